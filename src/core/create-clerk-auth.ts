@@ -1,0 +1,103 @@
+import type { ClerkClient } from '@clerk/backend';
+import { checkRequirement, type AuthCheck, type AuthRequirement } from './authorization.js';
+import { buildClerkClient } from './clerk-client.js';
+import { readCredential } from './credentials.js';
+import { localKeyResolver, remoteKeyResolver } from './jwks.js';
+import { resolveOptions } from './options.js';
+import { TokenVerifier, signedOut } from './verify.js';
+import type { AuthenticateInput, AuthenticateOptions, AuthenticateResult, ClerkAuthOptions } from './types.js';
+
+/**
+ * Configuration a `ClerkAuth` settled on, without any secret.
+ *
+ * @example
+ * ```ts
+ * if (clerkAuth.config.networkless) console.log('verifying with CLERK_JWT_KEY only');
+ * ```
+ */
+export interface ClerkAuthConfig {
+  /** True when only a JWT key is configured: no Backend API call is ever made. */
+  readonly networkless: boolean;
+  readonly apiUrl: string;
+  readonly apiVersion: string;
+  readonly authorizedParties: readonly string[] | undefined;
+  readonly clockSkewInMs: number;
+}
+
+/**
+ * Authenticates requests into Clerk's auth object. Build one per app with `createClerkAuth`.
+ *
+ * @example
+ * ```ts
+ * const clerkAuth = createClerkAuth();
+ * const { auth, reason } = await clerkAuth.authenticate(request);
+ * ```
+ */
+export interface ClerkAuth {
+  /** The Backend API client, created once. Throws `ClerkSecretKeyRequiredError` on use in networkless mode. */
+  readonly clerk: ClerkClient;
+  /** What this instance was configured with, minus secrets. */
+  readonly config: ClerkAuthConfig;
+  /**
+   * Reads and verifies the credential of a web `Request`, a Node `IncomingMessage`, or a bare token.
+   * Never throws: a bad or missing credential resolves signed out with a `reason`.
+   */
+  authenticate(input: AuthenticateInput, options?: AuthenticateOptions): Promise<AuthenticateResult>;
+  /** `checkRequirement` with this instance's `appRoleClaim`. */
+  check(result: AuthenticateResult, requirement?: AuthRequirement): AuthCheck;
+}
+
+/**
+ * Creates the core authenticator. Reads environment fallbacks once and validates everything now:
+ * invalid configuration throws `ClerkAuthConfigError` here, never on a request.
+ *
+ * Works with only `CLERK_SECRET_KEY` (keys from the Backend API JWKS, fetched once and cached) or only
+ * `CLERK_JWT_KEY` (networkless, zero network calls). A publishable key is never required.
+ *
+ * @example
+ * ```ts
+ * import { createClerkAuth } from 'clerk-api-auth';
+ *
+ * const clerkAuth = createClerkAuth({ authorizedParties: ['https://app.example.com'] });
+ *
+ * export async function handler(request: Request) {
+ *   const { auth } = await clerkAuth.authenticate(request);
+ *   if (!auth.isAuthenticated) return new Response('Unauthorized', { status: 401 });
+ *   return Response.json({ userId: auth.userId });
+ * }
+ * ```
+ */
+export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
+  const resolved = resolveOptions(options);
+  const keys = resolved.jwtKey
+    ? localKeyResolver(resolved.jwtKey)
+    : remoteKeyResolver({
+        apiUrl: resolved.apiUrl,
+        apiVersion: resolved.apiVersion,
+        secretKey: resolved.secretKey as string,
+        timeoutMs: resolved.apiTimeoutMs,
+      });
+  const verifier = new TokenVerifier(resolved, keys);
+  const clerk = buildClerkClient(resolved);
+  const config: ClerkAuthConfig = Object.freeze({
+    networkless: !resolved.secretKey && !resolved.clerkClient,
+    apiUrl: resolved.apiUrl,
+    apiVersion: resolved.apiVersion,
+    authorizedParties: resolved.authorizedParties && Object.freeze([...resolved.authorizedParties]),
+    clockSkewInMs: resolved.clockSkewInMs,
+  });
+
+  return {
+    clerk,
+    config,
+    async authenticate(input, callOptions) {
+      const acceptsToken = callOptions?.acceptsToken ?? resolved.acceptsToken;
+      const credential = readCredential(input, resolved.maxTokenLength);
+      if (credential.token === null) return signedOut(credential.reason, acceptsToken);
+      return verifier.verify(credential.token, acceptsToken);
+    },
+    check(result, requirement) {
+      return checkRequirement(result, requirement, resolved.appRoleClaim);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+export { createClerkAuth } from './create-clerk-auth.js';
+export type { ClerkAuth, ClerkAuthConfig } from './create-clerk-auth.js';
+export { checkRequirement } from './authorization.js';
+export type { AuthCheck, AuthRequirement, ReverificationRequirement } from './authorization.js';
+export {
+  ClerkAuthError,
+  ClerkAuthConfigError,
+  ClerkApiUnavailableError,
+  ClerkSecretKeyRequiredError,
+  ForbiddenError,
+  UnauthenticatedError,
+} from './errors.js';
+export type { ClerkAuthErrorCode } from './errors.js';
+export { SignedOutReason, isCredentialRejected } from './reasons.js';
+export type {
+  AcceptsToken,
+  AuthenticateInput,
+  AuthenticateOptions,
+  AuthenticateResult,
+  AuthenticatedMachineObject,
+  ClerkAuthObject,
+  ClerkAuthOptions,
+  ClerkClient,
+  MachineTokenType,
+  NodeLikeRequest,
+  SignedInAuthObject,
+  SignedOutAuthObject,
+  TokenKind,
+  UnauthenticatedMachineObject,
+} from './types.js';

@@ -1,0 +1,140 @@
+import type { ClerkClient, ClerkOptions } from '@clerk/backend';
+import type {
+  AuthenticatedMachineObject,
+  MachineTokenType,
+  SignedInAuthObject,
+  SignedOutAuthObject,
+  UnauthenticatedMachineObject,
+} from '@clerk/backend/internal';
+import type { SignedOutReason } from './reasons.js';
+
+export type { ClerkClient, SignedInAuthObject, SignedOutAuthObject, AuthenticatedMachineObject, UnauthenticatedMachineObject, MachineTokenType };
+
+/** The kinds of token Clerk issues. */
+export type TokenKind = 'session_token' | MachineTokenType;
+
+/**
+ * Which token kinds a call accepts: one kind, a list of kinds, or `'any'`.
+ *
+ * @example
+ * ```ts
+ * await clerkAuth.authenticate(request, { acceptsToken: ['session_token', 'm2m_token'] });
+ * ```
+ */
+export type AcceptsToken = TokenKind | readonly TokenKind[] | 'any';
+
+/**
+ * Clerk's auth object, as `@clerk/backend` builds it: signed in (session), signed out, or a machine.
+ *
+ * @example
+ * ```ts
+ * const { auth } = await clerkAuth.authenticate(request);
+ * if (auth.tokenType === 'session_token' && auth.isAuthenticated) console.log(auth.userId);
+ * ```
+ */
+export type ClerkAuthObject =
+  | SignedInAuthObject
+  | SignedOutAuthObject
+  | AuthenticatedMachineObject
+  | UnauthenticatedMachineObject;
+
+/**
+ * Options of `createClerkAuth`: every `createClerkClient` option, every verification option, and a few
+ * of our own. Anything unset falls back to the environment (read once, at creation).
+ *
+ * @example
+ * ```ts
+ * createClerkAuth({ secretKey: process.env.CLERK_SECRET_KEY, authorizedParties: ['https://app.example.com'] });
+ * ```
+ */
+export interface ClerkAuthOptions extends Omit<ClerkOptions, 'jwtKey' | 'audience'> {
+  /** PEM public key (SPKI) for networkless verification. Env: `CLERK_JWT_KEY`. 2048 and 4096 bits work. */
+  jwtKey?: string;
+  /** Secret key for the Backend API and JWKS. Env: `CLERK_SECRET_KEY`. */
+  secretKey?: string;
+  /** Machine secret key, for verifying opaque M2M tokens. Env: `CLERK_MACHINE_SECRET_KEY`. */
+  machineSecretKey?: string;
+  /** Backend API URL. Env: `CLERK_API_URL`. Default `https://api.clerk.com`. */
+  apiUrl?: string;
+  /** Backend API version. Env: `CLERK_API_VERSION`. Default `v1`. */
+  apiVersion?: string;
+  /** Publishable key; only needed for same-origin cookie sessions. Env: `CLERK_PUBLISHABLE_KEY`. */
+  publishableKey?: string;
+  /** Origins allowed in a session token's `azp` claim. Env: `CLERK_AUTHORIZED_PARTIES` (comma-separated). */
+  authorizedParties?: string[];
+  /** Accepted `aud` values. */
+  audience?: string | string[];
+  /** Accepted `iss` values. */
+  issuer?: string | string[];
+  /** Allowed clock skew in milliseconds. Default 5000, as in `@clerk/backend`. */
+  clockSkewInMs?: number;
+  /** Token kinds `authenticate` accepts unless a call says otherwise. Default `'session_token'`. */
+  acceptsToken?: AcceptsToken;
+  /** Bring your own Backend API client instead of one built from these options. */
+  clerkClient?: ClerkClient;
+  /** Longest token accepted, in characters; longer ones are rejected before any crypto. Default 16384. */
+  maxTokenLength?: number;
+  /** Time limit in ms for one Backend API call made during verification (JWKS, opaque tokens). Default 5000. */
+  apiTimeoutMs?: number;
+  /** Dot path of the application role inside session claims. Default `metadata.role` (Clerk's recommended custom claim). */
+  appRoleClaim?: string;
+  /** Where environment fallbacks are read from. Default `process.env` where it exists. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Anything `authenticate` can read a credential from: a web `Request`, a Node `IncomingMessage`
+ * (or anything with Node-style `headers`), a bare token string (e.g. WebSocket connection params),
+ * or nothing.
+ *
+ * @example
+ * ```ts
+ * await clerkAuth.authenticate(new Request('https://api.example.com', { headers: { authorization: `Bearer ${token}` } }));
+ * ```
+ */
+export type AuthenticateInput = Request | NodeLikeRequest | string | null | undefined;
+
+/**
+ * The part of a Node `IncomingMessage` the core reads.
+ *
+ * @example
+ * ```ts
+ * import type { IncomingMessage } from 'node:http';
+ * const input: NodeLikeRequest = {} as IncomingMessage;
+ * ```
+ */
+export interface NodeLikeRequest {
+  headers: Record<string, string | string[] | undefined>;
+  headersDistinct?: Record<string, string[] | undefined>;
+  rawHeaders?: string[];
+  url?: string;
+  socket?: { encrypted?: boolean } | null;
+}
+
+/**
+ * The outcome of `authenticate`: Clerk's auth object, and why it is signed out when it is.
+ *
+ * @example
+ * ```ts
+ * const { auth, reason } = await clerkAuth.authenticate(request);
+ * ```
+ */
+export interface AuthenticateResult<TAuth extends ClerkAuthObject = ClerkAuthObject> {
+  /** Clerk's own auth object. */
+  auth: TAuth;
+  /** `null` when authenticated; otherwise the machine-readable reason. */
+  reason: SignedOutReason | null;
+}
+
+/**
+ * Per-call options of `authenticate`.
+ *
+ * @example
+ * ```ts
+ * await clerkAuth.authenticate(request, { acceptsToken: 'any' });
+ * ```
+ */
+export interface AuthenticateOptions {
+  /** Token kinds accepted by this call; defaults to the `acceptsToken` option. */
+  acceptsToken?: AcceptsToken;
+}

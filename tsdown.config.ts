@@ -1,0 +1,18 @@
+import { defineConfig } from 'tsdown';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    trpc: 'src/trpc/index.ts',
+    graphql: 'src/graphql/index.ts',
+    testing: 'src/testing/index.ts',
+    client: 'src/client/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  platform: 'neutral',
+  target: 'es2022',
+  sourcemap: true,
+  clean: true,
+  outDir: 'dist',
+});
