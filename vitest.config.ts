@@ -1,6 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Tests and examples import the package by name, as users do; resolve it to the sources.
+    alias: [
+      { find: /^clerk-api-auth$/, replacement: src('index.ts') },
+      { find: /^clerk-api-auth\/(trpc|graphql|testing|client)$/, replacement: src('$1/index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     env: { CLERK_TELEMETRY_DISABLED: '1' },
