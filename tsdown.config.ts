@@ -10,7 +10,10 @@ export default defineConfig({
   },
   format: ['esm', 'cjs'],
   dts: true,
+  // The core runs on any runtime with WebCrypto and fetch; Node builtins appear only in the testing helpers.
   platform: 'neutral',
+  deps: { neverBundle: [/^node:/] },
+  fixedExtension: true,
   target: 'es2022',
   sourcemap: true,
   clean: true,

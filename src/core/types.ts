@@ -107,8 +107,6 @@ export interface NodeLikeRequest {
   headers: Record<string, string | string[] | undefined>;
   headersDistinct?: Record<string, string[] | undefined>;
   rawHeaders?: string[];
-  url?: string;
-  socket?: { encrypted?: boolean } | null;
 }
 
 /**

@@ -233,8 +233,8 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
     if (name === 'jwks' && method === 'GET') return { name, status: 200, body: issuer.jwks };
     if (name === 'users.count') return { name, status: 200, body: { object: 'total_count', total_count: users.size } };
     if (name === 'users.list') {
-      const data = [...users.values()].map(userJson);
-      return { name, status: 200, body: { data, total_count: data.length } };
+      // Like the real endpoint: a bare array (the count comes from /users/count).
+      return { name, status: 200, body: [...users.values()].map(userJson) };
     }
     if (name === 'users.get') {
       const user = users.get(decodeURIComponent(path.slice('/users/'.length)));
