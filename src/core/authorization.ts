@@ -5,7 +5,14 @@ import type { AcceptsToken, AuthenticateResult, ClerkAuthObject, SignedInAuthObj
 
 type HasParams = Parameters<SignedInAuthObject['has']>[0];
 
-/** Clerk's reverification presets or a custom level and age. */
+/**
+ * Clerk's reverification presets (`'strict'`, `'strict_mfa'`, `'moderate'`, `'lax'`) or a custom level and age.
+ *
+ * @example
+ * ```ts
+ * const recent: ReverificationRequirement = { level: 'second_factor', afterMinutes: 10 };
+ * ```
+ */
 export type ReverificationRequirement = NonNullable<HasParams extends infer P ? (P extends { reverification?: infer R } ? R : never) : never>;
 
 /**

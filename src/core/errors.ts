@@ -5,7 +5,14 @@ import { isCredentialRejected, type SignedOutReason } from './reasons.js';
  * `status` a transport should answer with. Messages say what to do; they never contain a token or key.
  */
 
-/** Stable codes of every error this package throws or returns. */
+/**
+ * Stable codes of every error this package throws or returns.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ClerkAuthError && error.code === 'FORBIDDEN') console.log('lacks a role or permission');
+ * ```
+ */
 export type ClerkAuthErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'

@@ -10,7 +10,14 @@ import type { SignedOutReason } from './reasons.js';
 
 export type { ClerkClient, SignedInAuthObject, SignedOutAuthObject, AuthenticatedMachineObject, UnauthenticatedMachineObject, MachineTokenType };
 
-/** The kinds of token Clerk issues. */
+/**
+ * The kinds of token Clerk issues: session tokens and the three machine kinds.
+ *
+ * @example
+ * ```ts
+ * const kind: TokenKind = 'm2m_token';
+ * ```
+ */
 export type TokenKind = 'session_token' | MachineTokenType;
 
 /**
