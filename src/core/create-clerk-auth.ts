@@ -4,6 +4,7 @@ import { buildClerkClient } from './clerk-client.js';
 import { readCredential } from './credentials.js';
 import { localKeyResolver, remoteKeyResolver } from './jwks.js';
 import { resolveOptions } from './options.js';
+import { VerifiedTokenCache } from './token-cache.js';
 import { TokenVerifier, signedOut } from './verify.js';
 import type { AuthenticateInput, AuthenticateOptions, AuthenticateResult, ClerkAuthOptions } from './types.js';
 
@@ -77,7 +78,8 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
         secretKey: resolved.secretKey as string,
         timeoutMs: resolved.apiTimeoutMs,
       });
-  const verifier = new TokenVerifier(resolved, keys);
+  const cache = resolved.cache === false ? undefined : new VerifiedTokenCache(resolved.cache);
+  const verifier = new TokenVerifier(resolved, keys, cache);
   const clerk = buildClerkClient(resolved);
   const config: ClerkAuthConfig = Object.freeze({
     networkless: !resolved.secretKey && !resolved.clerkClient,

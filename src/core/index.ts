@@ -11,6 +11,7 @@ export {
   UnauthenticatedError,
 } from './errors.js';
 export type { ClerkAuthErrorCode } from './errors.js';
+export type { TokenCacheOptions } from './token-cache.js';
 export { SignedOutReason, isCredentialRejected } from './reasons.js';
 export type {
   AcceptsToken,

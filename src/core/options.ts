@@ -1,6 +1,7 @@
 import type { ClerkClient } from '@clerk/backend';
 import { ClerkAuthConfigError } from './errors.js';
 import { parseJwtKey, type RsaPublicJwk } from './jwt-key.js';
+import type { TokenCacheOptions } from './token-cache.js';
 import type { AcceptsToken, ClerkAuthOptions, TokenKind } from './types.js';
 
 /** Options after environment fallbacks and validation. @internal */
@@ -20,12 +21,13 @@ export interface ResolvedOptions {
   apiTimeoutMs: number;
   appRoleClaim: readonly string[];
   clerkClient: ClerkClient | undefined;
+  cache: false | TokenCacheOptions;
   /** Every option as given plus env fallbacks, for `createClerkClient`. */
   clientOptions: ClerkAuthOptions;
 }
 
 const TOKEN_KINDS: ReadonlySet<string> = new Set<TokenKind>(['session_token', 'm2m_token', 'oauth_token', 'api_key']);
-const OUR_OPTIONS = ['clerkClient', 'maxTokenLength', 'apiTimeoutMs', 'appRoleClaim', 'env', 'acceptsToken', 'authorizedParties', 'machineSecretKey', 'issuer', 'clockSkewInMs'] as const;
+const OUR_OPTIONS = ['cache', 'clerkClient', 'maxTokenLength', 'apiTimeoutMs', 'appRoleClaim', 'env', 'acceptsToken', 'authorizedParties', 'machineSecretKey', 'issuer', 'clockSkewInMs'] as const;
 
 function defaultEnv(): Readonly<Record<string, string | undefined>> {
   const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
@@ -88,6 +90,13 @@ export function resolveOptions(options: ClerkAuthOptions = {}): ResolvedOptions 
   const appRoleClaim = (options.appRoleClaim ?? 'metadata.role').split('.').filter(Boolean);
   if (appRoleClaim.length === 0) throw new ClerkAuthConfigError('`appRoleClaim` must be a dot path such as "metadata.role".');
 
+  const cache = options.cache ?? {};
+  if (cache !== false) {
+    if (typeof cache !== 'object' || cache === null) throw new ClerkAuthConfigError('`cache` must be false or { maxEntries?, maxBytes? }.');
+    nonNegative(cache.maxEntries, 0, 'cache.maxEntries');
+    nonNegative(cache.maxBytes, 0, 'cache.maxBytes');
+  }
+
   const clientOptions: ClerkAuthOptions = { ...options };
   for (const key of OUR_OPTIONS) delete clientOptions[key];
   Object.assign(clientOptions, { secretKey, publishableKey, apiUrl, apiVersion, jwtKey: jwtKeyPem, machineSecretKey });
@@ -108,6 +117,7 @@ export function resolveOptions(options: ClerkAuthOptions = {}): ResolvedOptions 
     apiTimeoutMs,
     appRoleClaim,
     clerkClient: options.clerkClient,
+    cache,
     clientOptions,
   };
 }

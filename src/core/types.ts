@@ -7,6 +7,7 @@ import type {
   UnauthenticatedMachineObject,
 } from '@clerk/backend/internal';
 import type { SignedOutReason } from './reasons.js';
+import type { TokenCacheOptions } from './token-cache.js';
 
 export type { ClerkClient, SignedInAuthObject, SignedOutAuthObject, AuthenticatedMachineObject, UnauthenticatedMachineObject, MachineTokenType };
 
@@ -85,6 +86,11 @@ export interface ClerkAuthOptions extends Omit<ClerkOptions, 'jwtKey' | 'audienc
   apiTimeoutMs?: number;
   /** Dot path of the application role inside session claims. Default `metadata.role` (Clerk's recommended custom claim). */
   appRoleClaim?: string;
+  /**
+   * The verified-token cache: a token verified once is not verified again until it expires. `false`
+   * disables it. Default `{ maxEntries: 10_000, maxBytes: 16 MiB }`.
+   */
+  cache?: false | TokenCacheOptions;
   /** Where environment fallbacks are read from. Default `process.env` where it exists. */
   env?: Readonly<Record<string, string | undefined>>;
 }

@@ -1,4 +1,3 @@
-import { TokenVerificationError } from '@clerk/backend/errors';
 import {
   authenticatedMachineObject,
   signedInAuthObject,
@@ -6,11 +5,12 @@ import {
   unauthenticatedMachineObject,
   verifyMachineAuthToken,
 } from '@clerk/backend/internal';
-import { decodeJwt, verifyJwt } from '@clerk/backend/jwt';
 import type { KeyResolver } from './jwks.js';
+import { checkClaims, checkHeader, decodeJwt, validUntil, verifySignature, type ClaimChecks, type DecodedJwt } from './jwt.js';
 import { accepts, type ResolvedOptions } from './options.js';
 import { SignedOutReason, toSignedOutReason } from './reasons.js';
-import type { AcceptsToken, AuthenticateResult, MachineTokenType } from './types.js';
+import type { VerifiedTokenCache } from './token-cache.js';
+import type { AcceptsToken, AuthenticateResult, MachineTokenType, TokenKind } from './types.js';
 
 // Clerk's JWT categories (`cat` header) and machine-token markers, as @clerk/backend defines them.
 const CAT_SESSION = 'cl_B7d4PD111AAA';
@@ -24,12 +24,12 @@ const OPAQUE_PREFIXES: ReadonlyArray<[string, MachineTokenType]> = [
 ];
 const JWT_FORMAT = /^[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+$/;
 
-type Decoded = ReturnType<typeof decodeJwt>;
 type Classified =
-  | { kind: 'session_token'; decoded: Decoded }
-  | { kind: MachineTokenType; decoded: Decoded }
+  | { kind: TokenKind; decoded: DecodedJwt }
   | { kind: MachineTokenType; decoded: null }
   | { invalid: SignedOutReason };
+
+type Verified = { payload: Record<string, unknown> } | { reason: SignedOutReason };
 
 /** The signed-out result for a call that accepts `acceptsToken`. @internal */
 export function signedOut(reason: SignedOutReason, acceptsToken: AcceptsToken, sessionStatus?: 'pending'): AuthenticateResult {
@@ -38,101 +38,115 @@ export function signedOut(reason: SignedOutReason, acceptsToken: AcceptsToken, s
   return { auth: unauthenticatedMachineObject(first), reason };
 }
 
-/**
- * Sorts a token into session / machine (JWT or opaque) the way `@clerk/backend` does, decoding it once.
- */
+/** Sorts a token into session / machine (JWT or opaque) the way `@clerk/backend` does, decoding it once. */
 function classify(token: string): Classified {
   for (const [prefix, kind] of OPAQUE_PREFIXES) {
     if (token.startsWith(prefix)) return { kind, decoded: null };
   }
   if (!JWT_FORMAT.test(token)) return { invalid: SignedOutReason.TokenInvalid };
-  let decoded: Decoded;
-  try {
-    decoded = decodeJwt(token);
-  } catch {
-    return { invalid: SignedOutReason.TokenInvalid };
-  }
-  const header = decoded.header as { typ?: unknown; cat?: unknown };
-  const payload = decoded.payload as { sub?: unknown };
+  const decoded = decodeJwt(token);
+  if (!decoded) return { invalid: SignedOutReason.TokenInvalid };
+  const { header, payload } = decoded;
   if (typeof payload.sub === 'string' && payload.sub.startsWith('mch_')) return { kind: 'm2m_token', decoded };
   if (typeof header.typ === 'string' && OAUTH_JWT_TYPES.includes(header.typ)) return { kind: 'oauth_token', decoded };
-  if (header.cat !== undefined && header.cat !== CAT_SESSION && header.cat !== CAT_IGNORE) {
-    return { invalid: SignedOutReason.TokenTypeMismatch };
-  }
+  if (header.cat !== undefined && header.cat !== CAT_SESSION && header.cat !== CAT_IGNORE) return { invalid: SignedOutReason.TokenTypeMismatch };
   return { kind: 'session_token', decoded };
 }
 
-/** Verifies one token into an auth result. Never throws. @internal */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Verifies one token into an auth result. Never throws. Successful JWT verifications are cached
+ * (see `VerifiedTokenCache`); the auth objects handed out are frozen, so sharing one between requests
+ * that present the same token is safe.
+ *
+ * @internal
+ */
 export class TokenVerifier {
+  private readonly sessionChecks: ClaimChecks;
+
   constructor(
     private readonly options: ResolvedOptions,
     private readonly keys: KeyResolver,
-  ) {}
+    private readonly cache: VerifiedTokenCache | undefined,
+  ) {
+    this.sessionChecks = {
+      audience: options.audience,
+      authorizedParties: options.authorizedParties,
+      issuer: options.issuer,
+      clockSkewInMs: options.clockSkewInMs,
+    };
+  }
 
   async verify(token: string, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
     try {
+      const hit = this.cache?.get(token, Date.now());
+      if (hit) return accepts(acceptsToken, hit.kind) ? hit.result : signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
       const classified = classify(token);
       if ('invalid' in classified) return signedOut(classified.invalid, acceptsToken);
       if (!accepts(acceptsToken, classified.kind)) return signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
+      if (classified.decoded === null) return await this.verifyOpaque(token, classified.kind as MachineTokenType, acceptsToken);
       if (classified.kind === 'session_token') return await this.verifySession(token, classified.decoded, acceptsToken);
-      if (classified.decoded === null) return await this.verifyOpaque(token, classified.kind, acceptsToken);
       return await this.verifyMachineJwt(token, classified.kind, classified.decoded, acceptsToken);
     } catch {
       return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
     }
   }
 
-  /** Resolves the key and runs `@clerk/backend`'s `verifyJwt`; returns the payload or a reason. */
-  private async verifyJwt(
-    token: string,
-    decoded: Decoded,
-    checks: { audience?: string | string[] | undefined; authorizedParties?: string[] | undefined; issuer?: string | string[] | undefined; headerType?: string[] },
-  ): Promise<{ payload: Record<string, unknown> } | { reason: SignedOutReason }> {
-    const kid = (decoded.header as { kid?: unknown }).kid;
+  /** Key, header, signature, then claims: the order `@clerk/backend` checks them in. */
+  private async verifyJwt(decoded: DecodedJwt, checks: ClaimChecks, headerTypes?: readonly string[]): Promise<Verified> {
+    const kid = decoded.header.kid;
     const found = await this.keys.resolve(typeof kid === 'string' ? kid : undefined);
     if ('failure' in found) return { reason: found.failure };
-    try {
-      const payload = await verifyJwt(token, {
-        key: found.key,
-        clockSkewInMs: this.options.clockSkewInMs,
-        ...(checks.audience !== undefined && { audience: checks.audience }),
-        ...(checks.authorizedParties !== undefined && { authorizedParties: checks.authorizedParties }),
-        ...(checks.issuer !== undefined && { issuer: checks.issuer }),
-        ...(checks.headerType !== undefined && { headerType: checks.headerType }),
-      });
-      return { payload: payload as Record<string, unknown> };
-    } catch (error) {
-      return { reason: error instanceof TokenVerificationError ? toSignedOutReason(error.reason) : SignedOutReason.TokenInvalid };
-    }
+    const headerProblem = checkHeader(decoded.header, headerTypes);
+    if (headerProblem) return { reason: headerProblem };
+    const signatureProblem = await verifySignature(decoded, found.key);
+    if (signatureProblem) return { reason: signatureProblem };
+    const claimProblem = checkClaims(decoded.payload, checks);
+    if (claimProblem) return { reason: claimProblem };
+    return { payload: decoded.payload };
   }
 
-  private async verifySession(token: string, decoded: Decoded, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
-    const o = this.options;
-    const result = await this.verifyJwt(token, decoded, { audience: o.audience, authorizedParties: o.authorizedParties, issuer: o.issuer });
-    if ('reason' in result) return signedOut(result.reason, acceptsToken);
-    const claims = result.payload;
+  private remember(token: string, result: AuthenticateResult, kind: TokenKind, payload: Record<string, unknown>): AuthenticateResult {
+    deepFreeze(result.auth);
+    this.cache?.set(token, result, kind, validUntil(payload, this.options.clockSkewInMs));
+    return result;
+  }
+
+  private async verifySession(token: string, decoded: DecodedJwt, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
+    const verified = await this.verifyJwt(decoded, this.sessionChecks);
+    if ('reason' in verified) return signedOut(verified.reason, acceptsToken);
+    const claims = verified.payload;
     if (claims.sts === 'pending') return signedOut(SignedOutReason.SessionPending, acceptsToken, 'pending');
+    const o = this.options;
     const context = { secretKey: o.secretKey, apiUrl: o.apiUrl, apiVersion: o.apiVersion };
-    return { auth: signedInAuthObject(context, token, claims as Parameters<typeof signedInAuthObject>[2]), reason: null };
+    const auth = signedInAuthObject(context, token, claims as Parameters<typeof signedInAuthObject>[2]);
+    return this.remember(token, { auth, reason: null }, 'session_token', claims);
   }
 
-  private async verifyMachineJwt(token: string, kind: MachineTokenType, decoded: Decoded, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
-    const header = decoded.header as { cat?: unknown };
-    if (kind === 'm2m_token' && header.cat !== undefined && header.cat !== CAT_M2M) return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
-    const result = await this.verifyJwt(token, decoded, {
-      audience: kind === 'm2m_token' ? this.options.audience : undefined,
-      ...(kind === 'oauth_token' && { headerType: OAUTH_JWT_TYPES }),
-    });
-    if ('reason' in result) return signedOut(result.reason, acceptsToken);
-    const p = result.payload;
+  private async verifyMachineJwt(token: string, kind: TokenKind, decoded: DecodedJwt, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
+    if (kind === 'm2m_token' && decoded.header.cat !== undefined && decoded.header.cat !== CAT_M2M) return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
+    const checks: ClaimChecks = { clockSkewInMs: this.options.clockSkewInMs, audience: kind === 'm2m_token' ? this.options.audience : undefined };
+    const verified = await this.verifyJwt(decoded, checks, kind === 'oauth_token' ? OAUTH_JWT_TYPES : undefined);
+    if ('reason' in verified) return signedOut(verified.reason, acceptsToken);
+    const p = verified.payload;
     if (kind === 'oauth_token' && !oauthAudienceMatches(p.aud, this.options.audience)) return signedOut(SignedOutReason.TokenVerificationFailed, acceptsToken);
+    // The verification result @clerk/backend builds from a machine JWT (M2MToken / IdPOAuthAccessToken.fromJwtPayload).
     const data =
       kind === 'm2m_token'
         ? { id: str(p.jti), subject: str(p.sub), scopes: typeof p.scopes === 'string' ? p.scopes.split(' ') : ((p.aud as string[] | undefined) ?? []), claims: customClaims(p) }
         : { id: str(p.jti), subject: str(p.sub), clientId: str(p.client_id), scopes: Array.isArray(p.scp) ? p.scp : typeof p.scope === 'string' ? p.scope.split(' ') : [] };
-    return { auth: authenticatedMachineObject(kind, token, data as never), reason: null };
+    const auth = authenticatedMachineObject(kind as MachineTokenType, token, data as never);
+    return this.remember(token, { auth, reason: null }, kind, p);
   }
 
+  /** Opaque tokens are verified by the Backend API on every request (never cached: revocation takes effect at once). */
   private async verifyOpaque(token: string, kind: MachineTokenType, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
     const o = this.options;
     const key = kind === 'm2m_token' ? (o.machineSecretKey ?? o.secretKey) : o.secretKey;
@@ -152,7 +166,7 @@ export class TokenVerifier {
     if (outcome === 'timeout') return signedOut(SignedOutReason.ClerkApiUnavailable, acceptsToken);
     if (outcome.errors) return signedOut(machineReason(outcome.errors[0].code), acceptsToken);
     if (outcome.tokenType !== kind) return signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
-    return { auth: authenticatedMachineObject(kind, token, outcome.data as never), reason: null };
+    return { auth: deepFreeze(authenticatedMachineObject(kind, token, outcome.data as never)), reason: null };
   }
 }
 
@@ -166,15 +180,16 @@ function str(value: unknown): string {
 }
 
 const RESERVED_M2M_CLAIMS = new Set(['iss', 'sub', 'exp', 'nbf', 'iat', 'jti']);
-function customClaims(payload: Record<string, unknown>): Record<string, unknown> {
+function customClaims(payload: Record<string, unknown>): Record<string, unknown> | null {
   const claims: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(payload)) if (!RESERVED_M2M_CLAIMS.has(key)) claims[key] = value;
-  return claims;
+  return Object.keys(claims).length > 0 ? claims : null;
 }
 
 function oauthAudienceMatches(aud: unknown, audience: string | string[] | undefined): boolean {
   const wanted = [audience ?? []].flat().filter(Boolean);
   if (wanted.length === 0) return true;
-  const present = [aud ?? []].flat().filter((a): a is string => typeof a === 'string');
-  return present.some((a) => wanted.includes(a));
+  const present = aud ? [aud].flat() : [];
+  if (present.length === 0 || !present.every((a) => typeof a === 'string' && a.length > 0)) return false;
+  return present.some((a) => wanted.includes(a as string));
 }

@@ -1,0 +1,106 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createClerkAuth } from 'clerk-api-auth';
+import { createTestIssuer, startFakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
+import { VerifiedTokenCache } from '../../src/core/token-cache.js';
+
+let issuer: TestIssuer;
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+});
+
+describe('the verified-token cache', () => {
+  it('a hit returns the same auth as the miss built, frozen so requests cannot tamper with each other', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
+    const token = await issuer.sessionToken({ userId: 'user_c', org: { id: 'org_1', role: 'admin' } });
+    const miss = await clerkAuth.authenticate(token);
+    const hit = await clerkAuth.authenticate(`Bearer ${token}`);
+    expect(hit).toBe(miss);
+    expect(Object.isFrozen(hit.auth)).toBe(true);
+    if (hit.auth.tokenType !== 'session_token' || !hit.auth.isAuthenticated) throw new Error('expected signed in');
+    expect(Object.isFrozen(hit.auth.sessionClaims)).toBe(true);
+    expect(() => {
+      (hit.auth as { userId: string }).userId = 'user_evil';
+    }).toThrow(TypeError);
+  });
+
+  it('only the exact token hits: a one-character change is verified (and refused)', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
+    const token = await issuer.sessionToken();
+    expect((await clerkAuth.authenticate(token)).reason).toBeNull();
+    const last = token.at(-2) === 'A' ? 'B' : 'A';
+    const altered = `${token.slice(0, -2)}${last}${token.at(-1)}`;
+    expect((await clerkAuth.authenticate(altered)).reason).toBe('token-invalid-signature');
+  });
+
+  it('an entry never outlives the token’s exp plus the clock skew', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, clockSkewInMs: 0 });
+    const token = await issuer.sessionToken({ expiresInSeconds: 1 });
+    expect((await clerkAuth.authenticate(token)).reason).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await clerkAuth.authenticate(token)).reason).toBe('token-expired');
+  });
+
+  it('a hit still honours the call’s acceptsToken', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
+    const m2m = await issuer.m2mToken({ machineId: 'mch_a' });
+    expect((await clerkAuth.authenticate(m2m, { acceptsToken: 'any' })).reason).toBeNull();
+    expect((await clerkAuth.authenticate(m2m)).reason).toBe('token-type-mismatch');
+    expect((await clerkAuth.authenticate(m2m, { acceptsToken: 'm2m_token' })).reason).toBeNull();
+  });
+
+  it('failures are not cached: a token refused while the API was down is accepted once it recovers', async () => {
+    const api = await startFakeClerkApi({ issuer });
+    try {
+      const clerkAuth = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: api.apiUrl, apiTimeoutMs: 300 });
+      const token = await issuer.sessionToken();
+      api.setFault({ mode: 'error' });
+      expect((await clerkAuth.authenticate(token)).reason).toBe('clerk-api-unavailable');
+      api.setFault({ mode: 'none' });
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect((await clerkAuth.authenticate(token)).reason).toBeNull();
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('cache: false verifies every time (a fresh auth object per request)', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, cache: false });
+    const token = await issuer.sessionToken();
+    const first = await clerkAuth.authenticate(token);
+    const second = await clerkAuth.authenticate(token);
+    expect(second).not.toBe(first);
+    expect(second.auth.tokenType === 'session_token' && second.auth.userId).toBe('user_test');
+  });
+});
+
+describe('VerifiedTokenCache bounds', () => {
+  const result = { auth: {} as never, reason: null };
+  const far = Date.now() + 60_000;
+
+  it('keeps at most maxEntries, evicting the least recently used', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 3 });
+    for (const token of ['a', 'b', 'c']) cache.set(token, result, 'session_token', far);
+    expect(cache.get('a', Date.now())).toBeDefined(); // a is now most recent
+    cache.set('d', result, 'session_token', far);
+    expect(cache.size).toBe(3);
+    expect(cache.get('b', Date.now())).toBeUndefined();
+    expect(cache.get('a', Date.now())).toBeDefined();
+    expect(cache.get('d', Date.now())).toBeDefined();
+  });
+
+  it('keeps at most maxBytes', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 1000, maxBytes: 10_000 });
+    for (let i = 0; i < 100; i++) cache.set(`${'x'.repeat(1000)}${i}`, result, 'session_token', far);
+    expect(cache.size).toBeLessThanOrEqual(2);
+    expect(cache.size).toBeGreaterThan(0);
+  });
+
+  it('refuses entries without a finite expiry, and expires entries on read', () => {
+    const cache = new VerifiedTokenCache();
+    cache.set('nan', result, 'session_token', Number.NaN);
+    expect(cache.size).toBe(0);
+    cache.set('soon', result, 'session_token', Date.now() + 10);
+    expect(cache.get('soon', Date.now() + 20)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+});
