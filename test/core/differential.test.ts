@@ -151,7 +151,7 @@ function fields(auth: ClerkAuthObject | null | undefined): unknown {
       tokenType: auth.tokenType,
       userId, sessionId, sessionStatus, orgId, orgRole, orgSlug, orgPermissions, factorVerificationAge, actor,
       sessionClaims: JSON.parse(JSON.stringify(sessionClaims)),
-      has: HAS_CHECKS.map((check) => auth.has(check)),
+      has: HAS_CHECKS.map((check) => auth.has(check as never)),
     };
   }
   const { tokenType, id, subject, scopes } = auth;
@@ -199,7 +199,7 @@ describe('differential: clerk-api-auth vs @clerk/backend authenticateRequest', (
       let expected: unknown;
       try {
         const state = await clerk.authenticateRequest(request(), { acceptsToken: config.acceptsToken as never, ...(config.parties && { authorizedParties: config.parties }) });
-        expected = fields(state.toAuth() as ClerkAuthObject | null);
+        expected = fields(state.toAuth() as unknown as ClerkAuthObject | null);
       } catch {
         // @clerk/backend throws a TypeError for some malformed tokens (e.g. a `null` payload with
         // acceptsToken 'any'): a 500 in a naive server. Its decision is "not signed in"; ours too.
