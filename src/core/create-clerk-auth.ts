@@ -79,8 +79,8 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
         timeoutMs: resolved.apiTimeoutMs,
       });
   const cache = resolved.cache === false ? undefined : new VerifiedTokenCache(resolved.cache);
-  const verifier = new TokenVerifier(resolved, keys, cache);
   const clerk = buildClerkClient(resolved);
+  const verifier = new TokenVerifier(resolved, keys, cache, clerk);
   const config: ClerkAuthConfig = Object.freeze({
     networkless: !resolved.secretKey && !resolved.clerkClient,
     apiUrl: resolved.apiUrl,

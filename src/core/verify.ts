@@ -1,10 +1,11 @@
+import type { ClerkClient } from '@clerk/backend';
 import {
   authenticatedMachineObject,
-  signedInAuthObject,
   signedOutAuthObject,
   unauthenticatedMachineObject,
   verifyMachineAuthToken,
 } from '@clerk/backend/internal';
+import { sessionAuthObject } from './auth-object.js';
 import type { KeyResolver } from './jwks.js';
 import { checkClaims, checkHeader, decodeJwt, validUntil, verifySignature, type ClaimChecks, type DecodedJwt } from './jwt.js';
 import { accepts, type ResolvedOptions } from './options.js';
@@ -75,6 +76,7 @@ export class TokenVerifier {
     private readonly options: ResolvedOptions,
     private readonly keys: KeyResolver,
     private readonly cache: VerifiedTokenCache | undefined,
+    private readonly clerk: ClerkClient,
   ) {
     this.sessionChecks = {
       audience: options.audience,
@@ -124,9 +126,7 @@ export class TokenVerifier {
     if ('reason' in verified) return signedOut(verified.reason, acceptsToken);
     const claims = verified.payload;
     if (claims.sts === 'pending') return signedOut(SignedOutReason.SessionPending, acceptsToken, 'pending');
-    const o = this.options;
-    const context = { secretKey: o.secretKey, apiUrl: o.apiUrl, apiVersion: o.apiVersion };
-    const auth = signedInAuthObject(context, token, claims as Parameters<typeof signedInAuthObject>[2]);
+    const auth = sessionAuthObject(token, claims, this.clerk);
     return this.remember(token, { auth, reason: null }, 'session_token', claims);
   }
 

@@ -86,7 +86,7 @@ export interface FakeClerkApi {
   readonly apiUrl: string;
   /** Requests received, in total. */
   readonly requestCount: number;
-  /** Requests received per route: `jwks`, `users.get`, `users.list`, `users.count`, `organizations.get`, `api_keys.verify`, `m2m_tokens.verify`, `oauth.verify`, `unknown`. */
+  /** Requests received per route: `jwks`, `users.get`, `users.list`, `users.count`, `organizations.get`, `sessions.token`, `api_keys.verify`, `m2m_tokens.verify`, `oauth.verify`, `unknown`. */
   count(route: string): number;
   /** Zeroes every counter. */
   resetCounts(): void;
@@ -182,8 +182,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 /**
  * Starts a loopback HTTP server standing in for the parts of Clerk's Backend API this package and
  * the reference app call: `GET /v1/jwks` (demands the issuer's secret key), `GET /v1/users/:id`,
- * `GET /v1/users`, `GET /v1/users/count`, `GET /v1/organizations/:id`, and verification of the
- * issuer's opaque machine tokens. It counts requests and can be told to fail or to be slow.
+ * `GET /v1/users`, `GET /v1/users/count`, `GET /v1/organizations/:id`, `POST /v1/sessions/:id/tokens[/:template]`
+ * (JWT templates), and verification of the issuer's opaque machine tokens. It counts requests and can be told to fail or to be slow.
  *
  * @example
  * ```ts
@@ -228,7 +228,9 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
                     ? 'm2m_tokens.verify'
                     : path === '/oauth_applications/access_tokens/verify'
                       ? 'oauth.verify'
-                      : 'unknown';
+                      : /^\/sessions\/[^/]+\/tokens(\/[^/]+)?$/.test(path)
+                        ? 'sessions.token'
+                        : 'unknown';
     if (!authorized) return { name, ...clerkError(401, 'authentication_invalid', 'The provided secret key is invalid.') };
     if (name === 'jwks' && method === 'GET') return { name, status: 200, body: issuer.jwks };
     if (name === 'users.count') return { name, status: 200, body: { object: 'total_count', total_count: users.size } };
@@ -244,6 +246,17 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
       const key = decodeURIComponent(path.slice('/organizations/'.length));
       const org = organizations.get(key) ?? [...organizations.values()].find((o) => o.slug === key);
       return org ? { name, status: 200, body: organizationJson(org) } : { name, ...clerkError(404, 'resource_not_found', 'Organization not found.') };
+    }
+    if (name === 'sessions.token' && method === 'POST') {
+      const [, , sid = '', , template] = path.split('/');
+      const sub = issuer.sessions.get(decodeURIComponent(sid));
+      if (!sub) return { name, ...clerkError(404, 'resource_not_found', 'Session not found.') };
+      const body = await readJson(req);
+      const iat = Math.floor(Date.now() / 1000);
+      const lifetime = typeof body.expires_in_seconds === 'number' ? body.expires_in_seconds : 60;
+      const claims: Record<string, unknown> = { iss: issuer.issuerUrl, sub, sid: decodeURIComponent(sid), iat, nbf: iat - 5, exp: iat + lifetime };
+      if (template) claims.template = decodeURIComponent(template);
+      return { name, status: 200, body: { object: 'token', jwt: await issuer.sign(claims) } };
     }
     if (method === 'POST' && (name === 'api_keys.verify' || name === 'm2m_tokens.verify' || name === 'oauth.verify')) {
       const body = await readJson(req);

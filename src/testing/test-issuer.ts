@@ -146,6 +146,8 @@ export interface TestIssuer {
   readonly issuerUrl: string;
   /** Opaque machine tokens registered so far, by token. */
   readonly opaqueTokens: ReadonlyMap<string, OpaqueTokenRecord>;
+  /** The user of every session id minted so far (so the fake API can mint JWT-template tokens for it). */
+  readonly sessions: ReadonlyMap<string, string>;
   /** Mints a session token. */
   sessionToken(options?: SessionTokenOptions): Promise<string>;
   /** Mints an M2M token in JWT form (verifiable networklessly). */
@@ -236,6 +238,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const publicJwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
   const jwk: JsonWebKey & { kid: string; use: string } = { kty: 'RSA', n: publicJwk.n, e: publicJwk.e, alg: 'RS256', use: 'sig', kid };
   const opaque = new Map<string, OpaqueTokenRecord>();
+  const sessions = new Map<string, string>();
 
   async function sign(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT', kid }): Promise<string> {
     const input = `${b64urlJson(header)}.${b64urlJson(payload)}`;
@@ -259,6 +262,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     publishableKey: `pk_test_${btoa(`${frontendApi}$`).replace(/=+$/, '')}`,
     issuerUrl,
     opaqueTokens: opaque,
+    sessions,
     sign,
 
     async sessionToken(o = {}) {
@@ -272,6 +276,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         exp: iat + (o.expiresInSeconds ?? 60),
         jti: randomId(10),
       };
+      sessions.set(payload.sid as string, payload.sub as string);
       const azp = o.azp === undefined ? defaultAzp : o.azp;
       if (azp !== null) payload.azp = azp;
       if (o.actor) payload.act = o.actor;

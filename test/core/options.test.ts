@@ -166,3 +166,24 @@ describe('the Backend API client', () => {
     }
   });
 });
+
+describe('getToken on the signed-in auth object', () => {
+  it('returns the session token itself, or a JWT-template token from the Backend API', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: api.apiUrl });
+    const token = await issuer.sessionToken({ userId: 'user_1', sessionId: 'sess_tpl' });
+    const { auth } = await clerkAuth.authenticate(token);
+    if (auth.tokenType !== 'session_token' || !auth.isAuthenticated) throw new Error('expected signed in');
+    expect(await auth.getToken()).toBe(token);
+    const templated = await auth.getToken({ template: 'supabase' });
+    const claims = JSON.parse(Buffer.from((templated as string).split('.')[1] as string, 'base64url').toString());
+    expect(claims).toMatchObject({ sub: 'user_1', sid: 'sess_tpl', template: 'supabase' });
+    expect(api.count('sessions.token')).toBeGreaterThan(0);
+  });
+
+  it('in networkless mode, a template token is a clear ClerkSecretKeyRequiredError', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
+    const { auth } = await clerkAuth.authenticate(await issuer.sessionToken());
+    if (auth.tokenType !== 'session_token' || !auth.isAuthenticated) throw new Error('expected signed in');
+    await expect(auth.getToken({ template: 'x' })).rejects.toBeInstanceOf(ClerkSecretKeyRequiredError);
+  });
+});
