@@ -20,13 +20,14 @@ export interface Served {
   close(): Promise<void>;
 }
 
-function toRequest(req: IncomingMessage, base: string): Request {
+function toRequest(req: IncomingMessage, res: ServerResponse, base: string): Request {
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const controller = new AbortController();
-  req.socket.once('close', () => controller.abort());
+  // Abort when this response ends or its client goes away (one listener per request, not per keep-alive socket).
+  res.once('close', () => controller.abort());
   return new Request(new URL(req.url ?? '/', base), {
     method,
     headers,
@@ -75,7 +76,15 @@ export async function serve(
     });
     void (async () => {
       try {
-        request = toRequest(req, `http://${req.headers.host ?? 'localhost'}`);
+        let base: string;
+        try {
+          base = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`).origin;
+        } catch {
+          // RFC 9112 §3.2: a Host (or request target) that is not valid gets 400, not a 500.
+          res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad_request"}');
+          return;
+        }
+        request = toRequest(req, res, base);
         await send(res, await handler(request));
       } catch {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal"}');

@@ -1,1 +1,32 @@
-export {};
+/**
+ * clerk-api-auth/trpc: Clerk authentication for tRPC v11.
+ *
+ * - `createClerkContext` — `createContext` for every adapter (fetch, standalone, Express, Next.js, WebSocket);
+ * - `clerkProcedures(t)` — `publicProcedure`, `protectedProcedure`, `machineProcedure`, `authorize(requirement)`,
+ *   and `.meta({ auth })`, with `ctx.auth` narrowed by what each guard admits;
+ * - `clerkContextFromToken` / `clerkContextFromAuth` — contexts for `createCaller` (tests, server-side calls);
+ * - `clerkResponseMeta` — the real HTTP status for subscriptions refused by a guard, for non-EventSource clients.
+ *
+ * @example
+ * ```ts
+ * import { initTRPC } from '@trpc/server';
+ * import { clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
+ *
+ * export const createContext = createClerkContext();
+ * const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
+ * export const { protectedProcedure, authorize } = clerkProcedures(t);
+ * const adminProcedure = protectedProcedure.use(authorize({ role: 'org:admin' }));
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { createClerkContext } from './context.js';
+export type { ClerkContext, ClerkContextAdapterOptions, ClerkContextFactory, ClerkContextOptions } from './context.js';
+export { clerkContextFromAuth, clerkContextFromToken } from './caller-context.js';
+export type { ClerkContextFromAuthOptions } from './caller-context.js';
+export { clerkProcedures } from './procedures.js';
+export { clerkResponseMeta } from './response-meta.js';
+export type { ClerkResponseMetaOptions } from './response-meta.js';
+export type { ClerkMeta, ClerkProcedureBuilder, ClerkProcedures, ClerkTRPCRoot } from './procedures.js';
+export type { AuthForToken } from './requirement.js';
+export type { WebSocketEncoder } from './websocket.js';

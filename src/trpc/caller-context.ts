@@ -1,0 +1,84 @@
+import {
+  checkRequirement,
+  ClerkSecretKeyRequiredError,
+  createClerkAuth,
+  SignedOutReason,
+  type ClerkAuth,
+  type ClerkAuthObject,
+  type ClerkAuthOptions,
+  type ClerkClient,
+} from '../core/index.js';
+import { buildContext, isClerkAuth, type ClerkContext } from './context.js';
+import { credentialTimes } from './state.js';
+
+const ANY = { acceptsToken: 'any' } as const;
+
+/**
+ * Builds a tRPC context from a bare token, verified exactly as a request's would be: for
+ * `createCaller` in unit tests, server-side rendering, jobs and scripts. A bad or missing token gives
+ * a signed-out context (guards then throw `UNAUTHORIZED`), never an exception.
+ *
+ * @param token - A session or machine token, with or without the `Bearer ` prefix; `null` for none.
+ * @param source - A `ClerkAuth` (e.g. `createContext.clerkAuth`), or options for `createClerkAuth`.
+ *
+ * @example Unit-testing a protected procedure
+ * ```ts
+ * import { createTestIssuer } from 'clerk-api-auth/testing';
+ * import { clerkContextFromToken } from 'clerk-api-auth/trpc';
+ *
+ * const issuer = await createTestIssuer();
+ * const caller = appRouter.createCaller(await clerkContextFromToken(await issuer.sessionToken({ userId: 'user_1' }), { jwtKey: issuer.jwtKey }));
+ * expect(await caller.whoami()).toMatchObject({ userId: 'user_1' });
+ * ```
+ */
+export async function clerkContextFromToken(token: string | null | undefined, source?: ClerkAuth | ClerkAuthOptions): Promise<ClerkContext> {
+  const clerkAuth = isClerkAuth(source) ? source : createClerkAuth(source);
+  const result = await clerkAuth.authenticate(token ?? null, ANY);
+  const times = await credentialTimes(result.auth);
+  return buildContext(clerkAuth, result, times === null ? null : times.expiresAt + clerkAuth.config.clockSkewInMs, null);
+}
+
+/**
+ * Options of `clerkContextFromAuth`.
+ *
+ * @example
+ * ```ts
+ * clerkContextFromAuth(auth, { clerk: clerkClient });
+ * ```
+ */
+export interface ClerkContextFromAuthOptions {
+  /** The Backend API client for `ctx.clerk`. Default: one that throws `ClerkSecretKeyRequiredError` on use. */
+  clerk?: ClerkClient;
+  /** The reason a signed-out `auth` is signed out. Default `'token-missing'`. */
+  signedOutReason?: SignedOutReason | null;
+}
+
+/**
+ * Builds a tRPC context from an auth object you already trust — one Clerk's own middleware made
+ * (`getAuth(req, { acceptsToken: 'any' })` in `@clerk/express`, `auth()` in Next.js), or one from
+ * `clerkAuth.authenticate`. No verification happens here; guards check it like any other.
+ *
+ * @example Server-side call in Next.js
+ * ```ts
+ * import { auth } from '@clerk/nextjs/server';
+ * const caller = appRouter.createCaller(clerkContextFromAuth(await auth(), { clerk: await clerkClient() }));
+ * ```
+ */
+export function clerkContextFromAuth(auth: ClerkAuthObject, options: ClerkContextFromAuthOptions = {}): ClerkContext {
+  const reason = auth.isAuthenticated ? null : (options.signedOutReason ?? SignedOutReason.TokenMissing);
+  const claims = auth.isAuthenticated && auth.tokenType === 'session_token' ? auth.sessionClaims : null;
+  const deadline = typeof claims?.exp === 'number' ? claims.exp * 1000 + 5000 : null;
+  const source = { check: checkRequirement, clerk: options.clerk ?? secretKeyRequiredClient() };
+  return buildContext(source, { auth, reason }, deadline, null);
+}
+
+/** A Backend API client whose every use says a real one is needed. */
+function secretKeyRequiredClient(): ClerkClient {
+  return new Proxy({} as ClerkClient, {
+    get(_target, property) {
+      if (typeof property === 'symbol' || property === 'then' || property === 'toJSON' || property === 'constructor') return undefined;
+      throw new ClerkSecretKeyRequiredError(`ctx.clerk.${String(property)} (pass \`clerk\` to clerkContextFromAuth)`);
+    },
+    has: () => false,
+  });
+}

@@ -1,0 +1,92 @@
+import { signedOutAuthObject } from '@clerk/backend/internal';
+import type { TRPCError } from '@trpc/server';
+import { UnauthenticatedError, SignedOutReason, type AuthRequirement, type ClerkAuthObject } from '../core/index.js';
+import { mapSecretKeyRequired, toTRPCError } from './errors.js';
+import { endAtDeadline } from './expiry.js';
+import { validateRequirement } from './requirement.js';
+import { stateOf, type ContextLike, type ContextState } from './state.js';
+
+/** The part of tRPC's middleware options a guard uses. @internal */
+export interface GuardOptions {
+  ctx: ContextLike;
+  type: 'query' | 'mutation' | 'subscription';
+  meta: unknown;
+  next: {
+    (): Promise<GuardResult>;
+    (opts: { ctx: { auth: ClerkAuthObject; signedOutReason?: SignedOutReason } }): Promise<GuardResult>;
+  };
+}
+
+/** tRPC's middleware result, as far as a guard reads it. @internal */
+export type GuardResult = { ok: true; data: unknown; readonly marker: unknown } | { ok: false; error: TRPCError; readonly marker: unknown };
+
+/**
+ * Admits the context's credential for a requirement or throws the `TRPCError` to answer: the
+ * requirement must hold (`checkRequirement`, with the instance's `appRoleClaim`), and the credential
+ * must still be within its lifetime — a WebSocket context outlives the token it was opened with.
+ *
+ * @returns The auth object the requirement admitted (a session, or a machine for `token` kinds).
+ * @internal
+ */
+export function admit(state: ContextState, requirement: AuthRequirement): ClerkAuthObject {
+  const check = state.check(state.result, requirement);
+  if (!check.ok) throw toTRPCError(check.error, state.sink);
+  if (state.deadline !== null && Date.now() > state.deadline) throw expired(state);
+  return state.result.auth;
+}
+
+function expired(state: ContextState): TRPCError {
+  return toTRPCError(new UnauthenticatedError(SignedOutReason.TokenExpired), state.sink);
+}
+
+const validated = new WeakSet<object>();
+
+/** `meta.auth` of a procedure, checked once per requirement object. @internal */
+export function metaRequirement(meta: unknown): AuthRequirement | null {
+  if (meta === null || typeof meta !== 'object') return null;
+  const value = (meta as { auth?: unknown }).auth;
+  if (value === undefined) return null;
+  if (typeof value === 'object' && value !== null && validated.has(value)) return value as AuthRequirement;
+  const requirement = validateRequirement(value, 'meta.auth');
+  validated.add(requirement);
+  return requirement;
+}
+
+/**
+ * One guard middleware:
+ * - `requirement` (the builder's own: `protectedProcedure`, `machineProcedure`, `authorize()`) is
+ *   enforced and the admitted auth object becomes `ctx.auth`, which is what the types promise;
+ * - with `withMeta`, the procedure's `.meta({ auth })` is enforced too (it adds to the builder's
+ *   requirement, never replaces it, and does not change `ctx.auth`'s type);
+ * - a subscription admitted by a guard ends with `UNAUTHORIZED` when its credential expires, and
+ *   an unguarded call on a context whose credential expired sees it signed out (`token-expired`);
+ * - a resolver's use of `ctx.clerk` without a secret key answers `NOT_IMPLEMENTED`, not a 500.
+ *
+ * @internal
+ */
+export function guardMiddleware(requirement: AuthRequirement | null, withMeta: boolean) {
+  return async function clerkGuard(opts: GuardOptions): Promise<GuardResult> {
+    const { ctx } = opts;
+    const state = stateOf(ctx);
+    const admitted = requirement === null ? null : admit(state, requirement);
+    const fromMeta = withMeta ? metaRequirement(opts.meta) : null;
+    if (fromMeta !== null) admit(state, fromMeta);
+    const guarded = admitted !== null || fromMeta !== null;
+
+    let result: GuardResult;
+    if (admitted !== null && admitted !== ctx.auth) result = await opts.next({ ctx: { auth: admitted } });
+    else if (admitted === null && state.deadline !== null && Date.now() > state.deadline && ctx.auth.isAuthenticated) {
+      // A long-lived context (WebSocket) whose credential expired: unguarded procedures see it signed out.
+      result = await opts.next({ ctx: { auth: signedOutAuthObject(), signedOutReason: SignedOutReason.TokenExpired } });
+    } else result = await opts.next();
+
+    if (!result.ok) {
+      const error = mapSecretKeyRequired(result.error);
+      return error === result.error ? result : { ...result, error };
+    }
+    if (guarded && opts.type === 'subscription' && state.deadline !== null) {
+      return { ...result, data: endAtDeadline(result.data, state.deadline, () => expired(state)) };
+    }
+    return result;
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Type-level guarantees of clerk-api-auth/trpc (checked by `vitest typecheck`; nothing here runs).
+ */
+import { createTRPCClient, httpBatchLink, isTRPCClientError, type TRPCClientError } from '@trpc/client';
+import { initTRPC, type inferRouterContext } from '@trpc/server';
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import { fetchRequestHandler, type FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
+import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import type { WebSocketServer } from 'ws';
+import { z, ZodError } from 'zod';
+import { describe, expectTypeOf, test } from 'vitest';
+import type { AuthenticatedMachineObject, ClerkClient, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
+import { clerkContextFromToken, clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
+
+const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
+const { publicProcedure, protectedProcedure, machineProcedure, authorize } = clerkProcedures(t);
+
+describe('ctx.auth narrowing', () => {
+  test('userId is string inside protectedProcedure and string | null outside', () => {
+    protectedProcedure.query(({ ctx }) => {
+      expectTypeOf(ctx.auth.userId).toEqualTypeOf<string>();
+      expectTypeOf(ctx.auth).toEqualTypeOf<SignedInAuthObject>();
+      return null;
+    });
+    t.procedure.query(({ ctx }) => {
+      expectTypeOf(ctx.auth.userId).toEqualTypeOf<string | null>();
+      expectTypeOf(ctx.auth).toEqualTypeOf<SignedInAuthObject | SignedOutAuthObject>();
+      expectTypeOf(ctx.signedOutReason).toEqualTypeOf<SignedOutReason | null>();
+      expectTypeOf(ctx.clerk).toEqualTypeOf<ClerkClient>();
+      return null;
+    });
+    publicProcedure.query(({ ctx }) => {
+      expectTypeOf(ctx.auth.userId).toEqualTypeOf<string | null>();
+      return null;
+    });
+  });
+
+  test('the narrowing survives further middlewares, inputs and .meta()', () => {
+    protectedProcedure
+      .use(authorize({ role: 'org:admin' }))
+      .meta({ auth: { permission: 'org:notes:create' } })
+      .input(z.object({ text: z.string() }))
+      .mutation(({ ctx, input }) => {
+        expectTypeOf(ctx.auth.userId).toEqualTypeOf<string>();
+        expectTypeOf(input).toEqualTypeOf<{ text: string }>();
+        return null;
+      });
+    t.procedure.use(authorize({ permission: 'org:notes:create' })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth.userId).toEqualTypeOf<string>();
+      return null;
+    });
+  });
+
+  test('machine procedures are typed by token kind', () => {
+    machineProcedure.query(({ ctx }) => {
+      expectTypeOf(ctx.auth).toEqualTypeOf<AuthenticatedMachineObject>();
+      expectTypeOf(ctx.auth.scopes).toEqualTypeOf<string[]>();
+      expectTypeOf(ctx.auth.tokenType).toEqualTypeOf<'api_key' | 'm2m_token' | 'oauth_token'>();
+      return null;
+    });
+    machineProcedure.use(authorize({ token: 'm2m_token' })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth.machineId).toEqualTypeOf<string>();
+      expectTypeOf(ctx.auth.scopes).toEqualTypeOf<string[]>();
+      return null;
+    });
+    t.procedure.use(authorize({ token: ['session_token', 'oauth_token'] })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth).toEqualTypeOf<SignedInAuthObject | AuthenticatedMachineObject<'oauth_token'>>();
+      expectTypeOf(ctx.auth.userId).toEqualTypeOf<string>();
+      return null;
+    });
+    t.procedure.use(authorize({ token: 'any' })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth.isAuthenticated).toEqualTypeOf<true>();
+      return null;
+    });
+  });
+
+  test('.meta() takes the core requirement and nothing else', () => {
+    protectedProcedure.meta({ auth: { role: ['org:admin', 'org:owner'], feature: 'export', plan: 'pro', reverification: 'strict', appRole: 'admin', scope: 's', predicate: (auth) => auth.isAuthenticated } });
+    // @ts-expect-error -- `rol` is not a requirement key
+    protectedProcedure.meta({ auth: { rol: 'org:admin' } });
+    // @ts-expect-error -- role must be a string or a list of them
+    authorize({ role: 42 });
+  });
+});
+
+describe('what clerkProcedures accepts', () => {
+  test('a t whose context lacks `auth` is a compile error', () => {
+    const bare = initTRPC.context<{ db: string }>().create();
+    // @ts-expect-error -- the context has no `auth`
+    clerkProcedures(bare);
+    const wrongAuth = initTRPC.context<{ auth: string }>().create();
+    // @ts-expect-error -- `auth` is not a Clerk auth object
+    clerkProcedures(wrongAuth);
+  });
+
+  test('a meta type whose `auth` means something else is a compile error', () => {
+    const clash = initTRPC.context<ClerkContext>().meta<{ auth: boolean }>().create();
+    // @ts-expect-error -- meta.auth must be a requirement
+    clerkProcedures(clash);
+    // No meta type at all is fine.
+    clerkProcedures(initTRPC.context<ClerkContext>().create());
+  });
+
+  test("the user's own context fields keep their types", () => {
+    interface Db {
+      query(sql: string): Promise<unknown[]>;
+    }
+    const db = {} as Db;
+    const clerkContext = createClerkContext();
+    const createContext = async (opts: FetchCreateContextFnOptions) => ({ ...(await clerkContext(opts)), db });
+    const tt = initTRPC.context<typeof createContext>().meta<ClerkMeta>().create();
+    const procedures = clerkProcedures(tt);
+    procedures.protectedProcedure.query(({ ctx }) => {
+      expectTypeOf(ctx.db).toEqualTypeOf<Db>();
+      expectTypeOf(ctx.auth.userId).toEqualTypeOf<string>();
+      return null;
+    });
+    procedures.machineProcedure.use(procedures.authorize({ token: 'api_key' })).query(({ ctx }) => {
+      expectTypeOf(ctx.db).toEqualTypeOf<Db>();
+      expectTypeOf(ctx.auth.tokenType).toEqualTypeOf<'api_key'>();
+      return null;
+    });
+  });
+});
+
+describe('createClerkContext fits every adapter', () => {
+  const router = t.router({ hello: publicProcedure.query(() => 'hi') });
+  const createContext = createClerkContext();
+
+  test('fetch, standalone, Express and WebSocket adapters take it as is', () => {
+    void fetchRequestHandler({ endpoint: '/trpc', req: new Request('http://x'), router, createContext });
+    createHTTPServer({ router, createContext });
+    createExpressMiddleware({ router, createContext });
+    applyWSSHandler({ wss: {} as WebSocketServer, router, createContext });
+    expectTypeOf<inferRouterContext<typeof router>>().toEqualTypeOf<ClerkContext>();
+  });
+
+  test('it accepts nothing, options, or a ClerkAuth; contexts for createCaller come from a token', () => {
+    createClerkContext({ authorizedParties: ['https://app.example.com'] });
+    createClerkContext(createContext.clerkAuth, { webSocketRefreshMs: false });
+    expectTypeOf(clerkContextFromToken('token', createContext.clerkAuth)).toEqualTypeOf<Promise<ClerkContext>>();
+    router.createCaller({} as ClerkContext);
+  });
+});
+
+describe("the user's error shape", () => {
+  const tz = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create({
+    errorFormatter: ({ shape, error }) => ({
+      ...shape,
+      data: { ...shape.data, zodError: error.cause instanceof ZodError ? z.flattenError(error.cause) : null },
+    }),
+  });
+  const procedures = clerkProcedures(tz);
+  const router = tz.router({
+    create: procedures.protectedProcedure.input(z.object({ text: z.string() })).mutation(({ input }) => input.text),
+  });
+
+  const plain = tz.router({ create: tz.procedure.input(z.object({ text: z.string() })).mutation(({ input }) => input.text) });
+
+  test('survives on the client type', async () => {
+    expectTypeOf<TRPCClientError<typeof router>['data']>().toEqualTypeOf<TRPCClientError<typeof plain>['data']>();
+    const client = createTRPCClient<typeof router>({ links: [httpBatchLink({ url: 'http://x/trpc' })] });
+    try {
+      await client.create.mutate({ text: 'x' });
+    } catch (error) {
+      if (isTRPCClientError<typeof router>(error)) {
+        expectTypeOf(error.data?.zodError).toEqualTypeOf<z.core.$ZodFlattenedError<unknown> | null | undefined>();
+        expectTypeOf(error.data?.httpStatus).toEqualTypeOf<number | undefined>();
+      }
+    }
+  });
+});
