@@ -1,6 +1,7 @@
 export { createClerkAuth } from './create-clerk-auth.js';
 export type { ClerkAuth, ClerkAuthConfig } from './create-clerk-auth.js';
 export { checkRequirement } from './authorization.js';
+export { validateRequirement } from './requirement.js';
 export type { AuthCheck, AuthRequirement, ReverificationRequirement } from './authorization.js';
 export {
   ClerkAuthError,

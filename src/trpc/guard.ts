@@ -3,7 +3,7 @@ import type { TRPCError } from '@trpc/server';
 import { UnauthenticatedError, SignedOutReason, type AuthRequirement, type ClerkAuthObject } from '../core/index.js';
 import { mapSecretKeyRequired, toTRPCError } from './errors.js';
 import { endAtDeadline } from './expiry.js';
-import { validateRequirement } from './requirement.js';
+import { validateRequirement } from '../core/requirement.js';
 import { stateOf, type ContextLike, type ContextState } from './state.js';
 
 /** The part of tRPC's middleware options a guard uses. @internal */

@@ -1,7 +1,8 @@
 import type { TRPCMiddlewareFunction, TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
 import type { AuthenticatedMachineObject, AuthRequirement, ClerkAuthObject, SignedInAuthObject } from '../core/index.js';
 import { guardMiddleware } from './guard.js';
-import { validateRequirement, type AuthForToken } from './requirement.js';
+import { validateRequirement } from '../core/requirement.js';
+import type { AuthForToken } from './requirement.js';
 
 /**
  * The metadata `clerkProcedures` reads: `.meta({ auth: requirement })` guards one procedure with the

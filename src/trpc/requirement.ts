@@ -1,12 +1,4 @@
-import {
-  ClerkAuthConfigError,
-  type AcceptsToken,
-  type AuthenticatedMachineObject,
-  type AuthRequirement,
-  type MachineTokenType,
-  type SignedInAuthObject,
-  type TokenKind,
-} from '../core/index.js';
+import type { AcceptsToken, AuthenticatedMachineObject, MachineTokenType, SignedInAuthObject } from '../core/index.js';
 
 /**
  * The auth object a guard guarantees for the token kinds it accepts: a session for
@@ -29,58 +21,3 @@ export type AuthForToken<TToken extends AcceptsToken | undefined> = TToken exten
       : AuthOfKind<TToken>;
 
 type AuthOfKind<K> = K extends 'session_token' ? SignedInAuthObject : K extends MachineTokenType ? AuthenticatedMachineObject<K> : never;
-
-const TOKEN_KINDS: ReadonlySet<string> = new Set<TokenKind>(['session_token', 'm2m_token', 'oauth_token', 'api_key']);
-const LIST_KEYS = ['role', 'permission', 'feature', 'plan', 'appRole', 'scope'] as const;
-const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof AuthRequirement>([...LIST_KEYS, 'token', 'reverification', 'predicate']);
-
-/**
- * Checks a requirement's shape, so a typo fails loudly instead of guarding nothing: an unknown key
- * (`rol`), an empty role, an unknown token kind, a predicate that is not a function.
- * Throws `ClerkAuthConfigError` naming the fix.
- *
- * @internal
- */
-export function validateRequirement(value: unknown, where: string): AuthRequirement {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ClerkAuthConfigError(`${where} must be an object such as { role: 'org:admin' }; got ${describe(value)}.`);
-  }
-  const requirement = value as Record<string, unknown>;
-  for (const key of Object.keys(requirement)) {
-    if (!KNOWN_KEYS.has(key)) {
-      throw new ClerkAuthConfigError(`${where} has an unknown key ${JSON.stringify(key)}. Use one of: ${[...KNOWN_KEYS].join(', ')}.`);
-    }
-  }
-  for (const key of LIST_KEYS) {
-    const wanted = requirement[key];
-    if (wanted === undefined) continue;
-    const list = typeof wanted === 'string' ? [wanted] : wanted;
-    if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string' && item.trim() !== '')) {
-      throw new ClerkAuthConfigError(`${where}.${key} must be a non-empty string or a non-empty list of them; got ${describe(wanted)}.`);
-    }
-  }
-  const token = requirement.token;
-  if (token !== undefined && token !== 'any') {
-    const list = typeof token === 'string' ? [token] : token;
-    if (!Array.isArray(list) || list.length === 0 || !list.every((kind) => typeof kind === 'string' && TOKEN_KINDS.has(kind))) {
-      throw new ClerkAuthConfigError(`${where}.token must be 'any', one of ${[...TOKEN_KINDS].join(', ')}, or a non-empty list of them; got ${describe(token)}.`);
-    }
-  }
-  if (requirement.predicate !== undefined && typeof requirement.predicate !== 'function') {
-    throw new ClerkAuthConfigError(`${where}.predicate must be a function (auth) => boolean; got ${describe(requirement.predicate)}.`);
-  }
-  if (requirement.reverification === null) {
-    throw new ClerkAuthConfigError(`${where}.reverification must be a preset such as 'strict' or { level, afterMinutes }; got null.`);
-  }
-  return requirement as AuthRequirement;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'string') return JSON.stringify(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return typeof value;
-  }
-}

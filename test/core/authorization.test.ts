@@ -122,3 +122,15 @@ describe('checkRequirement', () => {
     expect(error.status).toBe(503);
   });
 });
+
+describe('validateRequirement', () => {
+  it('accepts well-formed requirements and refuses typos at definition time', async () => {
+    const { validateRequirement, ClerkAuthConfigError } = await import('clerk-api-auth');
+    const ok = { role: ['org:admin'], token: 'session_token' as const, predicate: () => true };
+    expect(validateRequirement(ok, 'guard')).toBe(ok);
+    for (const bad of [{ rol: 'org:admin' }, { role: '' }, { role: [] }, { token: 'cookie' }, { predicate: 'yes' }, null, 'org:admin']) {
+      expect(() => validateRequirement(bad, 'guard'), JSON.stringify(bad)).toThrow(ClerkAuthConfigError);
+    }
+    expect(() => validateRequirement({ rol: 'x' }, 'adminOnly')).toThrow(/adminOnly has an unknown key "rol"/);
+  });
+});
