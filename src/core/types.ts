@@ -135,6 +135,12 @@ export interface AuthenticateResult<TAuth extends ClerkAuthObject = ClerkAuthObj
   auth: TAuth;
   /** `null` when authenticated; otherwise the machine-readable reason. */
   reason: SignedOutReason | null;
+  /**
+   * When authenticated: the moment (ms since the epoch) the credential stops verifying — a JWT's
+   * `exp` plus the clock skew, or an opaque machine token's expiration. Long-lived connections
+   * (subscriptions, WebSockets) end then. Absent when signed out or when the token never expires.
+   */
+  expiresAt?: number;
 }
 
 /**

@@ -115,9 +115,10 @@ export class TokenVerifier {
     return { payload: decoded.payload };
   }
 
-  private remember(token: string, result: AuthenticateResult, kind: TokenKind, payload: Record<string, unknown>): AuthenticateResult {
-    deepFreeze(result.auth);
-    this.cache?.set(token, result, kind, validUntil(payload, this.options.clockSkewInMs));
+  private remember(token: string, auth: AuthenticateResult['auth'], kind: TokenKind, payload: Record<string, unknown>): AuthenticateResult {
+    const expiresAt = validUntil(payload, this.options.clockSkewInMs);
+    const result: AuthenticateResult = Number.isFinite(expiresAt) ? { auth: deepFreeze(auth), reason: null, expiresAt } : { auth: deepFreeze(auth), reason: null };
+    this.cache?.set(token, result, kind, expiresAt);
     return result;
   }
 
@@ -127,7 +128,7 @@ export class TokenVerifier {
     const claims = verified.payload;
     if (claims.sts === 'pending') return signedOut(SignedOutReason.SessionPending, acceptsToken, 'pending');
     const auth = sessionAuthObject(token, claims, this.clerk);
-    return this.remember(token, { auth, reason: null }, 'session_token', claims);
+    return this.remember(token, auth, 'session_token', claims);
   }
 
   private async verifyMachineJwt(token: string, kind: TokenKind, decoded: DecodedJwt, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
@@ -143,7 +144,7 @@ export class TokenVerifier {
         ? { id: str(p.jti), subject: str(p.sub), scopes: typeof p.scopes === 'string' ? p.scopes.split(' ') : ((p.aud as string[] | undefined) ?? []), claims: customClaims(p) }
         : { id: str(p.jti), subject: str(p.sub), clientId: str(p.client_id), scopes: Array.isArray(p.scp) ? p.scp : typeof p.scope === 'string' ? p.scope.split(' ') : [] };
     const auth = authenticatedMachineObject(kind as MachineTokenType, token, data as never);
-    return this.remember(token, { auth, reason: null }, kind, p);
+    return this.remember(token, auth, kind, p);
   }
 
   /** Opaque tokens are verified by the Backend API on every request (never cached: revocation takes effect at once). */
@@ -166,7 +167,9 @@ export class TokenVerifier {
     if (outcome === 'timeout') return signedOut(SignedOutReason.ClerkApiUnavailable, acceptsToken);
     if (outcome.errors) return signedOut(machineReason(outcome.errors[0].code), acceptsToken);
     if (outcome.tokenType !== kind) return signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
-    return { auth: deepFreeze(authenticatedMachineObject(kind, token, outcome.data as never)), reason: null };
+    const auth = deepFreeze(authenticatedMachineObject(kind, token, outcome.data as never));
+    const expiration = (outcome.data as { expiration?: unknown }).expiration;
+    return typeof expiration === 'number' && Number.isFinite(expiration) ? { auth, reason: null, expiresAt: expiration } : { auth, reason: null };
   }
 }
 

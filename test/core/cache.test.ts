@@ -104,3 +104,25 @@ describe('VerifiedTokenCache bounds', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('expiresAt', () => {
+  it('is the token’s exp plus the clock skew for JWTs, the expiration for opaque tokens, absent when signed out', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, clockSkewInMs: 2000 });
+    const token = await issuer.sessionToken({ expiresInSeconds: 60 });
+    const exp = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).exp as number;
+    expect((await clerkAuth.authenticate(token)).expiresAt).toBe(exp * 1000 + 2000);
+    expect((await clerkAuth.authenticate(token)).expiresAt).toBe(exp * 1000 + 2000); // cache hit
+    expect((await clerkAuth.authenticate(null)).expiresAt).toBeUndefined();
+    const api = await startFakeClerkApi({ issuer });
+    try {
+      const remote = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: api.apiUrl });
+      const key = issuer.apiKey({ expiresInSeconds: 120 });
+      const result = await remote.authenticate(key.token, { acceptsToken: 'api_key' });
+      expect(result.reason).toBeNull();
+      expect(result.expiresAt).toBe(key.expiresAt);
+      expect((await remote.authenticate(issuer.apiKey().token, { acceptsToken: 'api_key' })).expiresAt).toBeUndefined();
+    } finally {
+      await api.close();
+    }
+  });
+});
