@@ -16,10 +16,20 @@ export function buildClerkClient(options: ResolvedOptions): ClerkClient {
     const env = options.clientOptions;
     return createClerkClient({ ...env, telemetry: { disabled: true, ...env.telemetry } });
   }
+  return secretKeyRequiredClient();
+}
+
+/**
+ * A stand-in Backend API client whose every use throws `ClerkSecretKeyRequiredError` naming
+ * `ctx.clerk.<property>` and `hint`.
+ *
+ * @internal
+ */
+export function secretKeyRequiredClient(hint = ''): ClerkClient {
   return new Proxy({} as ClerkClient, {
     get(_target, property) {
       if (typeof property === 'symbol' || property === 'then' || property === 'toJSON' || property === 'constructor') return undefined;
-      throw new ClerkSecretKeyRequiredError(`ctx.clerk.${String(property)}`);
+      throw new ClerkSecretKeyRequiredError(`ctx.clerk.${String(property)}${hint}`);
     },
     has: () => false,
   });

@@ -1,6 +1,5 @@
 import {
   checkRequirement,
-  ClerkSecretKeyRequiredError,
   createClerkAuth,
   SignedOutReason,
   type ClerkAuth,
@@ -10,6 +9,7 @@ import {
 } from '../core/index.js';
 import { buildContext, isClerkAuth, type ClerkContext } from './context.js';
 import { credentialTimes } from './state.js';
+import { secretKeyRequiredClient } from '../core/clerk-client.js';
 
 const ANY = { acceptsToken: 'any' } as const;
 
@@ -34,8 +34,8 @@ const ANY = { acceptsToken: 'any' } as const;
 export async function clerkContextFromToken(token: string | null | undefined, source?: ClerkAuth | ClerkAuthOptions): Promise<ClerkContext> {
   const clerkAuth = isClerkAuth(source) ? source : createClerkAuth(source);
   const result = await clerkAuth.authenticate(token ?? null, ANY);
-  const times = await credentialTimes(result.auth);
-  return buildContext(clerkAuth, result, times === null ? null : times.expiresAt + clerkAuth.config.clockSkewInMs, null);
+  const times = credentialTimes(result);
+  return buildContext(clerkAuth, result, times?.expiresAt ?? null, null);
 }
 
 /**
@@ -68,17 +68,6 @@ export function clerkContextFromAuth(auth: ClerkAuthObject, options: ClerkContex
   const reason = auth.isAuthenticated ? null : (options.signedOutReason ?? SignedOutReason.TokenMissing);
   const claims = auth.isAuthenticated && auth.tokenType === 'session_token' ? auth.sessionClaims : null;
   const deadline = typeof claims?.exp === 'number' ? claims.exp * 1000 + 5000 : null;
-  const source = { check: checkRequirement, clerk: options.clerk ?? secretKeyRequiredClient() };
+  const source = { check: checkRequirement, clerk: options.clerk ?? secretKeyRequiredClient(' (pass `clerk` to clerkContextFromAuth)') };
   return buildContext(source, { auth, reason }, deadline, null);
-}
-
-/** A Backend API client whose every use says a real one is needed. */
-function secretKeyRequiredClient(): ClerkClient {
-  return new Proxy({} as ClerkClient, {
-    get(_target, property) {
-      if (typeof property === 'symbol' || property === 'then' || property === 'toJSON' || property === 'constructor') return undefined;
-      throw new ClerkSecretKeyRequiredError(`ctx.clerk.${String(property)} (pass \`clerk\` to clerkContextFromAuth)`);
-    },
-    has: () => false,
-  });
 }

@@ -148,10 +148,10 @@ export function createClerkContext(source?: ClerkAuth | ClerkAuthOptions, option
 
   async function createContext(opts: ClerkContextAdapterOptions): Promise<ClerkContext> {
     const result = await authenticateAdapterRequest(clerkAuth, opts);
-    const times = await credentialTimes(result.auth);
+    const times = credentialTimes(result);
     const ws = asWebSocket(opts.res);
     if (ws !== null && times !== null && refreshMs !== false) scheduleReconnectNotice(ws, times, refreshMs, options.webSocketEncoder);
-    return buildContext(clerkAuth, result, times === null ? null : times.expiresAt + clerkAuth.config.clockSkewInMs, responseSink(opts));
+    return buildContext(clerkAuth, result, times?.expiresAt ?? null, responseSink(opts));
   }
   return Object.assign(createContext, { clerkAuth });
 }

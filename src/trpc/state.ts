@@ -1,4 +1,3 @@
-import { decodeJwt } from '@clerk/backend/jwt';
 import {
   checkRequirement,
   SignedOutReason,
@@ -90,21 +89,13 @@ function sessionTimes(auth: ClerkAuthObject): CredentialTimes | null {
 }
 
 /**
- * Issue and expiry times of any verified credential: session claims, or the claims of a machine
- * token in JWT form (read from the already verified token). Opaque machine tokens have none.
+ * Issue and expiry times of a verified credential: its expiry as the core computed it (JWT `exp`
+ * plus skew, or an opaque token's expiration), its issue time from session claims when known.
  *
  * @internal
  */
-export async function credentialTimes(auth: ClerkAuthObject): Promise<CredentialTimes | null> {
-  if (!auth.isAuthenticated) return null;
-  if (auth.tokenType === 'session_token') return sessionTimes(auth);
-  try {
-    const token = await auth.getToken();
-    if (typeof token !== 'string' || token.split('.').length !== 3) return null;
-    const { exp, iat } = decodeJwt(token).payload as { exp?: unknown; iat?: unknown };
-    if (typeof exp !== 'number') return null;
-    return { expiresAt: exp * 1000, issuedAt: typeof iat === 'number' ? iat * 1000 : null };
-  } catch {
-    return null;
-  }
+export function credentialTimes(result: AuthenticateResult): CredentialTimes | null {
+  if (!result.auth.isAuthenticated || result.expiresAt === undefined) return null;
+  const iat = result.auth.tokenType === 'session_token' ? result.auth.sessionClaims.iat : undefined;
+  return { expiresAt: result.expiresAt, issuedAt: typeof iat === 'number' ? iat * 1000 : null };
 }
