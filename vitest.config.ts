@@ -13,6 +13,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/loopback-only.ts'],
     env: { CLERK_TELEMETRY_DISABLED: '1' },
     testTimeout: 20_000,
     hookTimeout: 30_000,

@@ -22,7 +22,10 @@ for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-/** Loose base64url, as Clerk's decoder: trailing `=` ignored, leftover bits dropped. @internal */
+/**
+ * Base64url as Clerk's decoder reads it: trailing `=` ignored, but leftover bits must be zero, so a
+ * token has exactly one spelling (no malleable last character). @internal
+ */
 export function base64UrlDecode(input: string): Uint8Array | undefined {
   let end = input.length;
   while (end > 0 && input.charCodeAt(end - 1) === 61) end--;
@@ -41,6 +44,7 @@ export function base64UrlDecode(input: string): Uint8Array | undefined {
       out[written++] = (buffer >> bits) & 0xff;
     }
   }
+  if (bits >= 6 || (0xff & (buffer << (8 - bits)))) return undefined;
   return out;
 }
 

@@ -193,3 +193,16 @@ describe('signed out, with the right reason', () => {
     expect(await reasonOf(`${header}.${payload}.${sig}`)).toBe('token-invalid-signature');
   });
 });
+
+describe('one spelling per token', () => {
+  it('refuses a signature whose last character differs only in unused bits (as @clerk/backend does)', async () => {
+    const token = await issuer.sessionToken();
+    const last = token.at(-1) as string;
+    // 342 base64url characters carry 2052 bits for 2048: the last character's low 4 bits are unused.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1] as string;
+    const malleable = token.slice(0, -1) + sibling;
+    expect(await reasonOf(token)).toBeNull();
+    expect(await reasonOf(malleable)).toBe('token-invalid');
+  });
+});
