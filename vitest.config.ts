@@ -14,6 +14,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup/loopback-only.ts'],
+    // graphql 16 has CJS and ESM builds and no exports map: inline the libraries that import it so
+    // they share the one instance our sources use (see vitest.graphql.config.ts).
+    server: { deps: { inline: [/[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga)[\\/]/] } },
     env: { CLERK_TELEMETRY_DISABLED: '1' },
     testTimeout: 20_000,
     hookTimeout: 30_000,
