@@ -73,13 +73,13 @@ function graphqlServer() {
     return createServer(yoga);
   }
   if (variant === 'clerk') {
-    const yoga = createYoga<{ userId: string | null }>({
-      schema: createSchema({ typeDefs, resolvers }),
+    const yoga = createYoga({
+      schema: createSchema<{ userId: string | null }>({ typeDefs, resolvers }),
       logging: false,
       context: async ({ request }) => {
         const state = await clerk.authenticateRequest(request);
         if (!state.isAuthenticated) throw new Error('unauthenticated');
-        return { userId: state.toAuth()?.userId ?? null };
+        return { userId: (state.toAuth()?.userId ?? null) as string | null };
       },
     });
     return createServer(yoga);

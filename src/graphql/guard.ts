@@ -1,0 +1,84 @@
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import {
+  defaultFieldResolver,
+  GraphQLError,
+  isNonNullType,
+  type GraphQLFieldResolver,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+} from 'graphql';
+import { fieldError } from './errors.js';
+import type { Plan } from './plan.js';
+import type { SchemaRules } from './rules.js';
+
+/** Finds the plan of the execution a resolver call belongs to. @internal */
+export type PlanLookup = (context: unknown, info: GraphQLResolveInfo) => Plan | undefined;
+
+/**
+ * Wraps the resolver of a guarded field: a field node the plan denied for this runtime type becomes
+ * null with its error, reported once per node (later list items get null without a new error when
+ * the field is nullable; non-null ones still raise so that null propagates, and duplicates are
+ * dropped from the response). Everything else runs the original resolver untouched.
+ *
+ * @internal
+ */
+export function guardResolver<TSource, TContext, TArgs>(
+  original: GraphQLFieldResolver<TSource, TContext, TArgs> | undefined,
+  lookup: PlanLookup,
+): GraphQLFieldResolver<TSource, TContext, TArgs> {
+  const resolve = original ?? (defaultFieldResolver as GraphQLFieldResolver<TSource, TContext, TArgs>);
+  return function clerkGuardedResolver(source, args, context, info) {
+    const plan = lookup(context, info);
+    if (plan === undefined) throw missingPlan();
+    if (plan.denials.size !== 0) {
+      const nodes = info.fieldNodes;
+      for (let i = 0; i < nodes.length; i++) {
+        const denial = plan.denials.get(nodes[i] as (typeof nodes)[number]);
+        const error = denial?.byType.get(info.parentType.name);
+        if (denial === undefined || error === undefined) continue;
+        if (denial.reported !== undefined) {
+          // Later items: null when nullable; a non-null field still raises (null must propagate), with
+          // the error already built, which the response drops as a duplicate.
+          if (!isNonNullType(info.returnType)) return null;
+          throw denial.reported;
+        }
+        throw (denial.reported = fieldError(denial, error, info));
+      }
+    }
+    return resolve(source, args, context, info);
+  };
+}
+
+function missingPlan(): GraphQLError {
+  // Fail closed: a guarded field is never served without a decision.
+  return new GraphQLError(
+    'clerk-api-auth could not find the authorization decision for this operation, so the field was not resolved. ' +
+      'Execute through useClerk() (GraphQL Yoga) or a schema from clerkDirectiveTransformer() with a context from createClerkGraphQLContext().',
+    { extensions: { code: 'CLERK_AUTH_CONFIG' } },
+  );
+}
+
+/** Plans of the executions running on a guarded twin, by context object. @internal */
+export const twinPlans = new WeakMap<object, Plan>();
+
+const twinLookup: PlanLookup = (context) => (typeof context === 'object' && context !== null ? twinPlans.get(context) : undefined);
+const twins = new WeakMap<GraphQLSchema, GraphQLSchema>();
+
+/**
+ * The guarded twin of a schema: the same schema (built with `mapSchema`) whose guarded fields carry
+ * `guardResolver`. `useClerk` executes on it only the queries that have denied fields, so callers who
+ * may see everything run on the original schema at zero per-field cost.
+ *
+ * @internal
+ */
+export function guardedTwin(schema: GraphQLSchema, rules: SchemaRules): GraphQLSchema {
+  let twin = twins.get(schema);
+  if (twin === undefined) {
+    twin = mapSchema(schema, {
+      [MapperKind.OBJECT_FIELD]: (config, fieldName, typeName) =>
+        rules.guardedFields.get(typeName)?.has(fieldName) ? { ...config, resolve: guardResolver(config.resolve, twinLookup) } : config,
+    });
+    twins.set(schema, twin);
+  }
+  return twin;
+}

@@ -1,0 +1,277 @@
+import {
+  getNamedType,
+  isCompositeType,
+  isInterfaceType,
+  isObjectType,
+  Kind,
+  type DirectiveNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLError,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import type { AuthCheck, AuthRequirement } from '../core/authorization.js';
+import { ClerkApiUnavailableError, UnauthenticatedError, type ForbiddenError } from '../core/errors.js';
+import { isCredentialRejected } from '../core/reasons.js';
+import type { FieldRule, SchemaRules } from './rules.js';
+
+/** Why a field is denied: the core error its rule produced. @internal */
+export type DenialError = UnauthenticatedError | ForbiddenError | ClerkApiUnavailableError;
+
+/**
+ * One denied field node of the operation. `byType` holds, for each runtime object type the field can
+ * resolve on, the error its rule produced; a runtime type absent from it is allowed (so a field
+ * reached through an interface or union is settled at resolution, by its runtime type).
+ *
+ * @internal
+ */
+export interface Denial {
+  readonly node: FieldNode;
+  readonly byType: Map<string, DenialError>;
+  /** The error reported for this node during execution, once set (one error per node, not per item). */
+  reported: GraphQLError | undefined;
+}
+
+/**
+ * The authorization decision for one operation, made before execution.
+ *
+ * @internal
+ */
+export interface Plan {
+  /** Denied field nodes; empty when everything selected is allowed. */
+  readonly denials: ReadonlyMap<FieldNode, Denial>;
+  /** Whether any selected field carries a rule (the answer depends on who is calling). */
+  readonly guarded: boolean;
+}
+
+/** What the walk needs. @internal */
+export interface PlanInput {
+  readonly rules: SchemaRules;
+  readonly operation: OperationDefinitionNode;
+  readonly fragments: Readonly<Record<string, FragmentDefinitionNode | undefined>>;
+  /** Variable values (raw request values or coerced ones; only `@skip`/`@include` conditions are read). */
+  readonly variables: Readonly<Record<string, unknown>> | null | undefined;
+  /** Checks one requirement for the current caller. */
+  readonly check: (requirement: AuthRequirement) => AuthCheck;
+}
+
+const EMPTY: Plan = Object.freeze({ denials: new Map(), guarded: false });
+
+/**
+ * Walks the operation once per field node (fragments, inline fragments and aliases included,
+ * `@skip`/`@include` honoured) and decides every guarded field for the current caller. A field
+ * reached through an interface or union is decided for every object type it can resolve on; when
+ * only some are denied, resolution settles it by the runtime type.
+ *
+ * The walk is memoized per selection set and possible-type set, so its cost is linear in the size of
+ * the document whatever the fragment structure, and subtrees that cannot reach a rule are skipped.
+ *
+ * @internal
+ */
+export function planOperation(input: PlanInput): Plan {
+  const { rules, operation } = input;
+  if (!rules.any) return EMPTY;
+  const root = rootType(rules.schema, operation);
+  if (!root || !rules.reaches(root)) return EMPTY;
+  const walker = new Walker(input);
+  walker.selectionSet(operation.selectionSet, root, rules.possible(root), new Set());
+  return walker.denials.size === 0 && !walker.guarded ? EMPTY : { denials: walker.denials, guarded: walker.guarded };
+}
+
+function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): GraphQLObjectType | null | undefined {
+  switch (operation.operation) {
+    case 'query':
+      return schema.getQueryType();
+    case 'mutation':
+      return schema.getMutationType();
+    case 'subscription':
+      return schema.getSubscriptionType();
+    default:
+      return undefined;
+  }
+}
+
+class Walker {
+  readonly denials = new Map<FieldNode, Denial>();
+  guarded = false;
+  private readonly checks = new Map<FieldRule, AuthCheck>();
+  private readonly requirementChecks = new Map<AuthRequirement, AuthCheck>();
+  private readonly walked = new Map<SelectionSetNode, Set<readonly GraphQLObjectType[]>>();
+
+  constructor(private readonly input: PlanInput) {}
+
+  selectionSet(
+    selectionSet: SelectionSetNode,
+    parent: GraphQLCompositeType,
+    possible: readonly GraphQLObjectType[],
+    spreads: Set<string>,
+  ): void {
+    let seen = this.walked.get(selectionSet);
+    if (seen === undefined) {
+      seen = new Set();
+      this.walked.set(selectionSet, seen);
+    }
+    if (seen.has(possible)) return;
+    seen.add(possible);
+
+    const { rules, fragments } = this.input;
+    for (const selection of selectionSet.selections) {
+      if (!this.included(selection.directives)) continue;
+      switch (selection.kind) {
+        case Kind.FIELD:
+          this.field(selection, parent, possible);
+          break;
+        case Kind.INLINE_FRAGMENT: {
+          const condition = selection.typeCondition ? this.compositeType(selection.typeCondition.name.value) : parent;
+          if (!condition) break;
+          const narrowed = condition === parent ? possible : rules.narrow(possible, condition);
+          if (narrowed.length > 0) this.selectionSet(selection.selectionSet, condition, narrowed, spreads);
+          break;
+        }
+        case Kind.FRAGMENT_SPREAD: {
+          const name = selection.name.value;
+          const fragment = fragments[name];
+          // A fragment cycle is invalid GraphQL; never loop on one anyway.
+          if (!fragment || spreads.has(name)) break;
+          const condition = this.compositeType(fragment.typeCondition.name.value);
+          if (!condition) break;
+          const narrowed = rules.narrow(possible, condition);
+          if (narrowed.length === 0) break;
+          spreads.add(name);
+          this.selectionSet(fragment.selectionSet, condition, narrowed, spreads);
+          spreads.delete(name);
+          break;
+        }
+      }
+    }
+  }
+
+  private field(node: FieldNode, parent: GraphQLCompositeType, possible: readonly GraphQLObjectType[]): void {
+    const name = node.name.value;
+    // `__typename`, `__schema` and `__type` describe the schema, never guarded data.
+    if (name.startsWith('__')) return;
+    if (!isObjectType(parent) && !isInterfaceType(parent)) return;
+    const definition = parent.getFields()[name];
+    if (!definition) return;
+
+    const { rules } = this.input;
+    let denial: Denial | undefined;
+    let allowedSomewhere = false;
+    for (const type of possible) {
+      const rule = rules.ruleOf(type, name);
+      if (rule === undefined) {
+        allowedSomewhere = true;
+        continue;
+      }
+      this.guarded = true;
+      const check = this.check(rule);
+      if (check.ok) {
+        allowedSomewhere = true;
+        continue;
+      }
+      denial ??= this.denial(node);
+      if (!denial.byType.has(type.name)) denial.byType.set(type.name, check.error);
+    }
+    // A field denied on every type it can resolve on never runs: nothing below it executes.
+    if (!allowedSomewhere || !node.selectionSet) return;
+    const named = getNamedType(definition.type);
+    if (!isCompositeType(named) || !rules.reaches(named)) return;
+    this.selectionSet(node.selectionSet, named, rules.possible(named), new Set());
+  }
+
+  private denial(node: FieldNode): Denial {
+    let denial = this.denials.get(node);
+    if (denial === undefined) {
+      denial = { node, byType: new Map(), reported: undefined };
+      this.denials.set(node, denial);
+    }
+    return denial;
+  }
+
+  private check(rule: FieldRule): AuthCheck {
+    let result = this.checks.get(rule);
+    if (result === undefined) {
+      result = { ok: true };
+      for (const requirement of rule.requirements) {
+        let outcome = this.requirementChecks.get(requirement);
+        if (outcome === undefined) {
+          outcome = this.input.check(requirement);
+          this.requirementChecks.set(requirement, outcome);
+        }
+        if (!outcome.ok) {
+          result = outcome;
+          break;
+        }
+      }
+      this.checks.set(rule, result);
+    }
+    return result;
+  }
+
+  private compositeType(name: string): GraphQLCompositeType | undefined {
+    const type = this.input.rules.schema.getType(name);
+    return type && isCompositeType(type) ? type : undefined;
+  }
+
+  /** `@skip(if:)` / `@include(if:)`; a condition that cannot be read is treated as "selected" (the safe side). */
+  private included(directives: readonly DirectiveNode[] | undefined): boolean {
+    if (directives === undefined || directives.length === 0) return true;
+    for (const directive of directives) {
+      const name = directive.name.value;
+      if (name !== 'skip' && name !== 'include') continue;
+      const condition = directive.arguments?.find((argument) => argument.name.value === 'if');
+      const value = condition ? this.booleanOf(condition.value) : undefined;
+      if (name === 'skip' && value === true) return false;
+      if (name === 'include' && value === false) return false;
+    }
+    return true;
+  }
+
+  private booleanOf(value: ValueNode): boolean | undefined {
+    if (value.kind === Kind.BOOLEAN) return value.value;
+    if (value.kind !== Kind.VARIABLE) return undefined;
+    const name = value.name.value;
+    const { variables, operation } = this.input;
+    if (variables && Object.prototype.hasOwnProperty.call(variables, name)) {
+      const given = variables[name];
+      return typeof given === 'boolean' ? given : undefined;
+    }
+    const definition = operation.variableDefinitions?.find((variable) => variable.variable.name.value === name);
+    const fallback = definition?.defaultValue;
+    return fallback?.kind === Kind.BOOLEAN ? fallback.value : undefined;
+  }
+}
+
+/**
+ * How an operation is answered, given its plan: run it as is, run it with the denied fields nulled
+ * (queries only), or reject it whole before anything runs.
+ *
+ * @internal
+ */
+export type Decision = 'run' | 'partial' | 'reject';
+
+/**
+ * Mutations and subscriptions that select anything denied, queries under `rejectUnauthorized`, and
+ * any operation where a presented credential was rejected or Clerk was unreachable are rejected whole.
+ *
+ * @internal
+ */
+export function decide(plan: Plan, operation: OperationDefinitionNode, rejectUnauthorized: boolean): Decision {
+  if (plan.denials.size === 0) return 'run';
+  if (operation.operation !== 'query' || rejectUnauthorized) return 'reject';
+  for (const denial of plan.denials.values()) {
+    for (const error of denial.byType.values()) if (rejectsWhole(error)) return 'reject';
+  }
+  return 'partial';
+}
+
+/** A presented-but-rejected credential (401 `invalid_token`) or Clerk unreachable (503): never partial data. */
+function rejectsWhole(error: DenialError): boolean {
+  if (error instanceof ClerkApiUnavailableError) return true;
+  return error instanceof UnauthenticatedError && isCredentialRejected(error.reason);
+}

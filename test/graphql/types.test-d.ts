@@ -1,0 +1,41 @@
+/** Public types of clerk-api-auth/graphql, checked by `vitest --typecheck` (no runtime). */
+import { describe, expectTypeOf, it } from 'vitest';
+import { GraphQLObjectType, GraphQLString, type GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { ClerkAuthObject, ClerkClient, SignedOutReason } from 'clerk-api-auth';
+import {
+  clerkDirectiveTransformer,
+  createClerkGraphQLContext,
+  useClerk,
+  type ClerkGraphQLContext,
+  type ClerkRuleExtension,
+} from 'clerk-api-auth/graphql';
+
+describe('clerk-api-auth/graphql types', () => {
+  it('useClerk is a Yoga plugin that adds ClerkGraphQLContext', () => {
+    expectTypeOf(useClerk).returns.toEqualTypeOf<Plugin<ClerkGraphQLContext>>();
+    expectTypeOf<ClerkGraphQLContext['auth']>().toEqualTypeOf<ClerkAuthObject>();
+    expectTypeOf<ClerkGraphQLContext['clerk']>().toEqualTypeOf<ClerkClient>();
+    expectTypeOf<ClerkGraphQLContext['signedOutReason']>().toEqualTypeOf<SignedOutReason | null>();
+  });
+
+  it('createClerkGraphQLContext builds the same context for other servers', () => {
+    expectTypeOf(createClerkGraphQLContext).returns.toEqualTypeOf<(source: unknown) => Promise<ClerkGraphQLContext>>();
+    expectTypeOf(clerkDirectiveTransformer).returns.toEqualTypeOf<GraphQLSchema>();
+  });
+
+  it('extensions.clerk is typed on code-first fields and types', () => {
+    new GraphQLObjectType({
+      name: 'Query',
+      extensions: { clerk: true },
+      fields: {
+        a: { type: GraphQLString, extensions: { clerk: { role: ['org:admin', 'org:owner'], token: 'session_token' } } },
+        // @ts-expect-error: a rule is `true` or an AuthRequirement
+        b: { type: GraphQLString, extensions: { clerk: 42 } },
+        // @ts-expect-error: unknown token kind
+        c: { type: GraphQLString, extensions: { clerk: { token: 'cookie' } } },
+      },
+    });
+    expectTypeOf<true>().toMatchTypeOf<ClerkRuleExtension>();
+  });
+});
