@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { TestIssuer } from 'clerk-api-auth/testing';
 
 /** Session token claims used across the suites. */
 export const ALICE = { userId: 'user_alice' } as const;
@@ -158,13 +157,4 @@ export async function listen(handler: Parameters<typeof createServer>[1]): Promi
   };
 }
 
-/** Env for the reference server verifying `issuer`'s tokens, as a production deployment is configured. */
-export function envFor(issuer: TestIssuer, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    CLERK_TELEMETRY_DISABLED: '1',
-    CLERK_JWT_KEY: issuer.jwtKey,
-    CLERK_AUTHORIZED_PARTIES: 'http://localhost:3000',
-    ...extra,
-  };
-}
+export { envFor } from '../support/env.js';

@@ -1,7 +1,6 @@
 /** Shared helpers of the tRPC tests: the reference server in-process, clients, raw HTTP. */
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
-import type { TestIssuer } from 'clerk-api-auth/testing';
 import { startTrpcServer, type AppRouter, type TrpcServer } from '../../examples/trpc/server.js';
 
 export type { AppRouter };
@@ -11,16 +10,7 @@ export const ALICE = { userId: 'user_alice' } as const;
 export const ADMIN = { userId: 'user_admin', org: { id: 'org_1', role: 'admin', permissions: ['org:notes:create'] } } as const;
 export const WRITER = { userId: 'user_writer', org: { id: 'org_1', role: 'member', permissions: ['org:notes:create'] } } as const;
 
-/** Env for the reference server that verifies `issuer`'s tokens, as a production deployment would be configured. */
-export function envFor(issuer: TestIssuer, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    CLERK_TELEMETRY_DISABLED: '1',
-    CLERK_JWT_KEY: issuer.jwtKey,
-    CLERK_AUTHORIZED_PARTIES: 'http://localhost:3000',
-    ...extra,
-  };
-}
+export { envFor } from '../support/env.js';
 
 /** Starts the reference tRPC server in-process on a free loopback port, collecting its access log. */
 export async function startExample(env: NodeJS.ProcessEnv): Promise<TrpcServer & { log: string[] }> {
