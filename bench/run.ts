@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark in one run, one table. Ratios are always against a baseline
  * measured in the same run. Results are recorded in BENCHMARKS.md with the machine they ran on.
  *
- *   node --expose-gc --import tsx bench/run.ts      (BENCH_SECONDS=8 sets the HTTP load duration)
+ *   npm run bench      (BENCH_SECONDS sets the HTTP load duration, default 6; ROUNDS / CYCLES the GraphQL rounds)
  */
 import { cpus, totalmem } from 'node:os';
 import { benchAuthenticate, benchMemory } from './core.js';
@@ -18,6 +18,9 @@ interface Line {
   target: string;
 }
 
+// Keep the whole run within five minutes on a 2-core machine (each can be raised from the environment).
+process.env.ROUNDS ??= '3';
+process.env.CYCLES ??= '300';
 const started = performance.now();
 const lines: Line[] = [];
 const us = (value: number) => `${value.toFixed(1)} µs`;
@@ -38,7 +41,7 @@ for (const row of await benchTrpcOverhead()) {
 for (const row of await benchGraphqlDirectives()) {
   lines.push({ benchmark: 'GraphQL directives (1000 × 5)', case: row.case, value: row.value, ratio: row.ratio, target: row.target });
 }
-for (const row of await benchHttp(Number(process.env.BENCH_SECONDS ?? 8))) {
+for (const row of await benchHttp(Number(process.env.BENCH_SECONDS ?? 6))) {
   const target = row.variant === 'clerk-api-auth' ? '≥ 0.8× no auth, ≥ 5× authenticateRequest' : '';
   lines.push({
     benchmark: `HTTP ${row.server} (autocannon, 32 conns)`,

@@ -28,8 +28,13 @@ export function readCredential(input: AuthenticateInput, maxTokenLength: number)
   }
 }
 
+/** The headers `readCredential` needs; the cookie-related ones are read only when there is no Authorization header. */
 interface HeaderView {
   authorization: string[];
+  cookie(): CookieHeaders;
+}
+
+interface CookieHeaders {
   cookie: string | undefined;
   origin: string | undefined;
   host: string | undefined;
@@ -40,7 +45,7 @@ function fromHeaders(h: HeaderView, max: number): Credential {
   if (h.authorization.length > 1) return { token: null, reason: SignedOutReason.MultipleAuthorizationHeaders };
   const header = h.authorization[0];
   if (header !== undefined) return fromAuthorization(header, max, 'header', false);
-  const cookieToken = sameOriginSessionCookie(h);
+  const cookieToken = sameOriginSessionCookie(h.cookie());
   if (cookieToken === undefined) return MISSING;
   return checkToken(cookieToken, max, 'cookie');
 }
@@ -69,7 +74,7 @@ function checkToken(token: string, max: number, source: 'header' | 'cookie' | 's
  * The `__session` cookie, read only for same-origin requests: a browser's cross-site request
  * (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not this host) never authenticates by cookie.
  */
-function sameOriginSessionCookie(h: HeaderView): string | undefined {
+function sameOriginSessionCookie(h: CookieHeaders): string | undefined {
   if (!h.cookie) return undefined;
   if (h.secFetchSite !== undefined && h.secFetchSite !== 'same-origin' && h.secFetchSite !== 'none') return undefined;
   if (h.origin !== undefined && h.origin !== 'null') {
@@ -103,10 +108,12 @@ function webHeaders(req: Request): HeaderView {
   const authorization = h.get('authorization');
   return {
     authorization: authorization === null ? [] : [authorization],
-    cookie: h.get('cookie') ?? undefined,
-    origin: h.get('origin') ?? undefined,
-    host: h.get('host') ?? hostOf(req.url),
-    secFetchSite: h.get('sec-fetch-site') ?? undefined,
+    cookie: () => ({
+      cookie: h.get('cookie') ?? undefined,
+      origin: h.get('origin') ?? undefined,
+      host: h.get('host') ?? hostOf(req.url),
+      secFetchSite: h.get('sec-fetch-site') ?? undefined,
+    }),
   };
 }
 
@@ -122,10 +129,12 @@ function nodeHeaders(req: NodeLikeRequest): HeaderView {
   const headers = req.headers ?? {};
   return {
     authorization: nodeAuthorization(req),
-    cookie: single(headers.cookie, '; '),
-    origin: single(headers.origin),
-    host: single(headers.host),
-    secFetchSite: single(headers['sec-fetch-site']),
+    cookie: () => ({
+      cookie: single(headers.cookie, '; '),
+      origin: single(headers.origin),
+      host: single(headers.host),
+      secFetchSite: single(headers['sec-fetch-site']),
+    }),
   };
 }
 
