@@ -1,6 +1,7 @@
 /**
  * Offline testing for Clerk-protected APIs: a test issuer that mints real Clerk-format tokens with a
- * local key pair, and a loopback stand-in for Clerk's Backend API.
+ * local key pair, a loopback stand-in for Clerk's Backend API, and webhook deliveries signed the way
+ * Clerk (Svix) signs them.
  *
  * @packageDocumentation
  */
@@ -8,3 +9,5 @@ export { createTestIssuer } from './test-issuer.js';
 export type { TestIssuer, TestIssuerOptions, SessionTokenOptions, M2MTokenOptions, OAuthTokenOptions, OpaqueTokenRecord } from './test-issuer.js';
 export { startFakeClerkApi } from './fake-clerk-api.js';
 export type { FakeClerkApi, FakeClerkApiOptions, FakeApiFault, FakeOrganization, FakeUser } from './fake-clerk-api.js';
+export { createWebhookSigningSecret, signWebhook } from './webhooks.js';
+export type { SignedWebhook, SignWebhookOptions, WebhookDeliveryOptions, WebhookEventInput } from './webhooks.js';

@@ -1,4 +1,5 @@
 import { bytesToBase64Url } from '../core/jwt-key.js';
+import { createWebhookSigningSecret, signWebhook, type SignedWebhook, type WebhookDeliveryOptions, type WebhookEventInput } from './webhooks.js';
 
 /** Clerk's JWT category for session tokens and for M2M tokens (`cat` header). */
 const CAT_SESSION = 'cl_B7d4PD111AAA';
@@ -21,6 +22,8 @@ export interface TestIssuerOptions {
   defaultAzp?: string;
   /** Key id in the JWT header and JWKS. Default `ins_test_<random>`. */
   kid?: string;
+  /** Webhook signing secret (`whsec_…`) that `signWebhook` uses. Default a fresh random one. */
+  webhookSigningSecret?: string;
 }
 
 /**
@@ -162,6 +165,13 @@ export interface TestIssuer {
   revoke(token: string): void;
   /** Signs any payload and header, for adversarial tests. The header defaults to `{ alg: 'RS256', typ: 'JWT', kid }`. */
   sign(payload: Record<string, unknown>, header?: Record<string, unknown>): Promise<string>;
+  /** The webhook signing secret (`whsec_…`) of this instance; use it as `CLERK_WEBHOOK_SIGNING_SECRET`. */
+  readonly webhookSigningSecret: string;
+  /**
+   * Signs a webhook delivery the way Clerk (Svix) does, with `webhookSigningSecret`: `verifyWebhook`
+   * from `@clerk/backend/webhooks` accepts it. See `signWebhook`.
+   */
+  signWebhook(event: WebhookEventInput | string, options?: WebhookDeliveryOptions): Promise<SignedWebhook>;
 }
 
 const encoder = new TextEncoder();
@@ -239,6 +249,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const jwk: JsonWebKey & { kid: string; use: string } = { kty: 'RSA', n: publicJwk.n, e: publicJwk.e, alg: 'RS256', use: 'sig', kid };
   const opaque = new Map<string, OpaqueTokenRecord>();
   const sessions = new Map<string, string>();
+  const webhookSigningSecret = options.webhookSigningSecret ?? createWebhookSigningSecret();
 
   async function sign(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT', kid }): Promise<string> {
     const input = `${b64urlJson(header)}.${b64urlJson(payload)}`;
@@ -264,6 +275,8 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     opaqueTokens: opaque,
     sessions,
     sign,
+    webhookSigningSecret,
+    signWebhook: (event, delivery = {}) => signWebhook(event, { ...delivery, signingSecret: webhookSigningSecret }),
 
     async sessionToken(o = {}) {
       const iat = now() + (o.issuedAtOffsetSeconds ?? 0);
