@@ -32,7 +32,8 @@ interface RemoteOptions {
 /**
  * Keys from the Backend API's `/jwks`, fetched with the secret key. Concurrent cold requests share
  * one fetch; each fetch has a timeout; an unknown `kid` triggers at most one refetch per cooldown
- * instead of one per request; a failed fetch is not retried by every request that follows.
+ * instead of one per request; a failed fetch is not retried by every request that follows. Once the
+ * keys' TTL lapses, a known `kid` keeps answering from them while they are refreshed in the background.
  *
  * @internal
  */
@@ -105,9 +106,14 @@ export function remoteKeyResolver(options: RemoteOptions): KeyResolver {
       const now = Date.now();
       const fresh = now - fetchedAt < ttl;
       const known = kid !== undefined && keys.has(kid);
-      if (fresh && known) return lookup(kid);
-      if (inflight) return inflight.then(() => lookup(kid));
       const sinceAttempt = now - lastAttemptAt;
+      if (known) {
+        // Stale-while-revalidate: a kid we hold answers at once; a lapsed TTL refreshes in the
+        // background, so a slow or hung Backend API never holds up requests whose key is known.
+        if (!fresh && !inflight && sinceAttempt >= (lastFailure ? failureCooldown : 0)) void refresh();
+        return lookup(kid);
+      }
+      if (inflight) return inflight.then(() => lookup(kid));
       const cooldown = lastFailure ? failureCooldown : fresh ? unknownKidCooldown : 0;
       if (sinceAttempt < cooldown) return lookup(kid);
       return refresh().then(() => lookup(kid));
