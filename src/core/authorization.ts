@@ -81,7 +81,9 @@ export function checkRequirement(
   const { auth } = result;
   if (!auth.isAuthenticated) {
     const reason = result.reason ?? SignedOutReason.TokenMissing;
-    return { ok: false, error: reason === SignedOutReason.ClerkApiUnavailable ? new ClerkApiUnavailableError() : new UnauthenticatedError(reason) };
+    // Server-side failures (Backend API unreachable, or refusing our secret key) never blame the caller's token.
+    const serverSide = reason === SignedOutReason.ClerkApiUnavailable || reason === SignedOutReason.SecretKeyInvalid;
+    return { ok: false, error: serverSide ? new ClerkApiUnavailableError(reason) : new UnauthenticatedError(reason) };
   }
   if (!accepts(requirement.token ?? 'session_token', auth.tokenType)) {
     return { ok: false, error: new UnauthenticatedError(SignedOutReason.TokenTypeMismatch) };

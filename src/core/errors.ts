@@ -99,8 +99,10 @@ export class ForbiddenError extends ClerkAuthError {
 }
 
 /**
- * Clerk's Backend API could not be reached in time while verifying (JWKS or an opaque machine token).
- * Answer HTTP 503 with `Retry-After`; the caller should retry.
+ * The server cannot verify the token right now, through no fault of the caller: Clerk's Backend API
+ * could not be reached in time while verifying (JWKS or an opaque machine token), or it refused this
+ * server's secret key (`reason: 'secret-key-invalid'`: fix CLERK_SECRET_KEY). Answer HTTP 503 with
+ * `Retry-After`; the caller's token is not blamed.
  *
  * @example
  * ```ts
@@ -112,11 +114,18 @@ export class ForbiddenError extends ClerkAuthError {
 export class ClerkApiUnavailableError extends ClerkAuthError {
   /** Suggested `Retry-After` in seconds. */
   readonly retryAfterSeconds = 1;
-  /** Always `clerk-api-unavailable`. */
-  readonly reason: SignedOutReason = 'clerk-api-unavailable';
+  /** `clerk-api-unavailable`, or `secret-key-invalid` when the Backend API refused the secret key. */
+  readonly reason: SignedOutReason;
 
-  constructor() {
-    super('CLERK_API_UNAVAILABLE', 503, "Clerk's Backend API could not be reached to verify the token. Retry shortly.");
+  constructor(reason: SignedOutReason = 'clerk-api-unavailable') {
+    super(
+      'CLERK_API_UNAVAILABLE',
+      503,
+      reason === 'secret-key-invalid'
+        ? "Clerk's Backend API refused this server's secret key, so tokens cannot be verified. The server's CLERK_SECRET_KEY must be fixed; retry later."
+        : "Clerk's Backend API could not be reached to verify the token. Retry shortly.",
+    );
+    this.reason = reason;
   }
 }
 

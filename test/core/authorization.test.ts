@@ -134,3 +134,14 @@ describe('validateRequirement', () => {
     expect(() => validateRequirement({ rol: 'x' }, 'adminOnly')).toThrow(/adminOnly has an unknown key "rol"/);
   });
 });
+
+describe('a server-side key problem never blames the caller', () => {
+  it('secret-key-invalid is a 503 naming CLERK_SECRET_KEY, not a 401 invalid_token', async () => {
+    const { auth } = await clerkAuth.authenticate(null);
+    const error = denied(checkRequirement({ auth, reason: 'secret-key-invalid' }));
+    expect(error).toBeInstanceOf(ClerkApiUnavailableError);
+    expect(error.status).toBe(503);
+    expect((error as ClerkApiUnavailableError).reason).toBe('secret-key-invalid');
+    expect(error.message).toMatch(/CLERK_SECRET_KEY/);
+  });
+});
