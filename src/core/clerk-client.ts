@@ -1,5 +1,5 @@
 import { createClerkClient, type ClerkClient } from '@clerk/backend';
-import { ClerkSecretKeyRequiredError } from './errors.js';
+import { ClerkApiUnavailableError, ClerkSecretKeyRequiredError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -14,9 +14,46 @@ export function buildClerkClient(options: ResolvedOptions): ClerkClient {
   if (options.clerkClient) return options.clerkClient;
   if (options.secretKey) {
     const env = options.clientOptions;
-    return createClerkClient({ ...env, telemetry: { disabled: true, ...env.telemetry } });
+    return withTimeout(createClerkClient({ ...env, telemetry: { disabled: true, ...env.telemetry } }), options.apiTimeoutMs);
   }
   return secretKeyRequiredClient();
+}
+
+/**
+ * Bounds every Backend API call made through the client (`clerk.users.getUser(…)`, …) by `ms`:
+ * past it the call rejects with `ClerkApiUnavailableError` (503) instead of holding the request.
+ * `@clerk/backend` has no per-client timeout. Methods run with their own object as `this`, so
+ * the SDK's private state keeps working.
+ */
+function withTimeout<T extends object>(client: T, ms: number): T {
+  const wrapped = new WeakMap<object, object>();
+  const wrap = <O extends object>(target: O): O => {
+    const known = wrapped.get(target);
+    if (known) return known as O;
+    const proxy = new Proxy(target, {
+      get(object, property) {
+        const value: unknown = Reflect.get(object, property, object);
+        if (typeof value === 'function') {
+          return (...args: unknown[]) => {
+            const result: unknown = Reflect.apply(value, object, args);
+            return result instanceof Promise ? bounded(result, ms) : result;
+          };
+        }
+        return value !== null && typeof value === 'object' && !(value instanceof Promise) ? wrap(value) : value;
+      },
+    });
+    wrapped.set(target, proxy);
+    return proxy;
+  };
+  return wrap(client);
+}
+
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ClerkApiUnavailableError()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -51,12 +51,17 @@ export function toTRPCError(error: GuardError, sink: ResponseSink | null): TRPCE
 /**
  * A resolver used `ctx.clerk` in networkless mode (`CLERK_JWT_KEY` only). That is a deployment
  * choice, not a bug in the request: answer `NOT_IMPLEMENTED` (501) with the core's message, which
- * names `CLERK_SECRET_KEY`, instead of a 500 with a stack trace.
+ * names `CLERK_SECRET_KEY`, instead of a 500 with a stack trace. A `ctx.clerk` call that timed out
+ * (`ClerkApiUnavailableError`) answers `SERVICE_UNAVAILABLE` (503).
  *
  * @internal
  */
 export function mapSecretKeyRequired(error: TRPCError): TRPCError {
   const cause = error.cause;
-  if (error.code !== 'INTERNAL_SERVER_ERROR' || !(cause instanceof Error) || (cause as Partial<ClerkAuthError>).code !== 'CLERK_SECRET_KEY_REQUIRED') return error;
-  return new TRPCError({ code: 'NOT_IMPLEMENTED', message: cause.message, cause });
+  if (error.code !== 'INTERNAL_SERVER_ERROR' || !(cause instanceof Error)) return error;
+  const code = (cause as Partial<ClerkAuthError>).code;
+  if (code === 'CLERK_SECRET_KEY_REQUIRED') return new TRPCError({ code: 'NOT_IMPLEMENTED', message: cause.message, cause });
+  // `ctx.clerk` timed out: the Backend API is slow or down; the caller may retry.
+  if (code === 'CLERK_API_UNAVAILABLE') return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: cause.message, cause });
+  return error;
 }

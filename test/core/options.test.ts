@@ -187,3 +187,17 @@ describe('getToken on the signed-in auth object', () => {
     await expect(auth.getToken({ template: 'x' })).rejects.toBeInstanceOf(ClerkSecretKeyRequiredError);
   });
 });
+
+describe('Backend API calls through clerk are bounded by apiTimeoutMs', () => {
+  it('a slow API rejects with ClerkApiUnavailableError instead of hanging; a healthy one answers', async () => {
+    const { ClerkApiUnavailableError } = await import('clerk-api-auth');
+    const clerkAuth = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: api.apiUrl, apiTimeoutMs: 300 });
+    expect((await clerkAuth.clerk.users.getUser('user_1')).id).toBe('user_1');
+    api.setFault({ mode: 'none', delayMs: 3000 });
+    try {
+      await expect(clerkAuth.clerk.users.getUser('user_1')).rejects.toBeInstanceOf(ClerkApiUnavailableError);
+    } finally {
+      api.setFault({ mode: 'none' });
+    }
+  });
+});
