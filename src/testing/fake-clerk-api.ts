@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestIssuer } from './test-issuer.js';
 
@@ -198,6 +198,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
  * ```
  */
 export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<FakeClerkApi> {
+  // Loaded here, not at the top, so that importing `clerk-api-auth/testing` needs no Node built-in
+  // (workerd without nodejs_compat, browsers); only starting this server does.
+  const { createServer } = await import('node:http');
   const { issuer } = options;
   const users = new Map((options.users ?? []).map((u) => [u.id, u]));
   const organizations = new Map((options.organizations ?? []).map((o) => [o.id, o]));
