@@ -9,6 +9,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { createClerkClient } from '@clerk/backend';
 import { Bench } from 'tinybench';
+import { medianUs as median } from './median.js';
 import { createClerkAuth } from 'clerk-api-auth';
 import { createTestIssuer } from 'clerk-api-auth/testing';
 
@@ -18,10 +19,6 @@ export interface Row {
   ratio: string;
 }
 
-const median = (task: { result?: unknown }): number => {
-  const result = task.result as { latency?: { p50?: number } } | undefined;
-  return (result?.latency?.p50 ?? Number.NaN) * 1000; // ms → µs
-};
 
 export async function benchAuthenticate(): Promise<Row[]> {
   const issuer = await createTestIssuer();

@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { initTRPC } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { Bench } from 'tinybench';
+import { medianUs as median } from './median.js';
 import { createClerkAuth } from 'clerk-api-auth';
 import { createTestIssuer } from 'clerk-api-auth/testing';
 import { clerkContextFromToken, clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
@@ -26,10 +27,6 @@ export interface OverheadRow {
   overheadUs: number;
 }
 
-const median = (task: { result?: unknown }): number => {
-  const result = task.result as { latency?: { p50?: number } } | undefined;
-  return (result?.latency?.p50 ?? Number.NaN) * 1000; // ms → µs
-};
 
 export async function benchTrpcOverhead(timeMs = 1500): Promise<OverheadRow[]> {
   const issuer = await createTestIssuer();
