@@ -6,7 +6,7 @@ import { localKeyResolver, remoteKeyResolver } from './jwks.js';
 import { resolveOptions } from './options.js';
 import { VerifiedTokenCache } from './token-cache.js';
 import { TokenVerifier, signedOut } from './verify.js';
-import type { AuthenticateInput, AuthenticateOptions, AuthenticateResult, ClerkAuthOptions } from './types.js';
+import type { AcceptsToken, AuthenticateInput, AuthenticateOptions, AuthenticateResult, ClerkAuthOptions } from './types.js';
 
 /**
  * Configuration a `ClerkAuth` settled on, without any secret.
@@ -89,17 +89,38 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
     clockSkewInMs: resolved.clockSkewInMs,
   });
 
-  return {
+  /** Reads the credential, then `finish`es with its token; no credential (or a malformed one) settles signed out at once. */
+  const settle = <R>(input: AuthenticateInput, callOptions: AuthenticateOptions | undefined, finish: (token: string, acceptsToken: AcceptsToken) => R): AuthenticateResult | R => {
+    const acceptsToken = callOptions?.acceptsToken ?? resolved.acceptsToken;
+    const credential = readCredential(input, resolved.maxTokenLength);
+    return credential.token === null ? signedOut(credential.reason, acceptsToken) : finish(credential.token, acceptsToken);
+  };
+
+  const clerkAuth: ClerkAuth = {
     clerk,
     config,
     async authenticate(input, callOptions) {
-      const acceptsToken = callOptions?.acceptsToken ?? resolved.acceptsToken;
-      const credential = readCredential(input, resolved.maxTokenLength);
-      if (credential.token === null) return signedOut(credential.reason, acceptsToken);
-      return verifier.verify(credential.token, acceptsToken);
+      return settle(input, callOptions, (token, acceptsToken) => verifier.verify(token, acceptsToken));
     },
     check(result, requirement) {
       return checkRequirement(result, requirement, resolved.appRoleClaim);
     },
   };
+  settledNow.set(clerkAuth, (input, callOptions) => settle(input, callOptions, (token, acceptsToken) => verifier.cached(token, acceptsToken)));
+  return clerkAuth;
+}
+
+type SettleNow = (input: AuthenticateInput, options?: AuthenticateOptions) => AuthenticateResult | undefined;
+const settledNow = new WeakMap<ClerkAuth, SettleNow>();
+
+/**
+ * What `clerkAuth.authenticate(input, options)` resolves to, when that is known without waiting: no
+ * credential, a malformed one, or a token verified before and still cached (the common case: clients
+ * resend one token for its whole life). `undefined` when verification has to run, or for a `ClerkAuth`
+ * not made by `createClerkAuth`. Integrations use it to skip a promise on the hot path.
+ *
+ * @internal
+ */
+export function authenticateNow(clerkAuth: ClerkAuth, input: AuthenticateInput, options?: AuthenticateOptions): AuthenticateResult | undefined {
+  return settledNow.get(clerkAuth)?.(input, options);
 }

@@ -86,10 +86,17 @@ export class TokenVerifier {
     };
   }
 
+  /** The outcome for a token verified before and still cached, without waiting; `undefined` otherwise. */
+  cached(token: string, acceptsToken: AcceptsToken): AuthenticateResult | undefined {
+    const hit = this.cache?.get(token, Date.now());
+    if (hit === undefined) return undefined;
+    return accepts(acceptsToken, hit.kind) ? hit.result : signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
+  }
+
   async verify(token: string, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
     try {
-      const hit = this.cache?.get(token, Date.now());
-      if (hit) return accepts(acceptsToken, hit.kind) ? hit.result : signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
+      const known = this.cached(token, acceptsToken);
+      if (known !== undefined) return known;
       const classified = classify(token);
       if ('invalid' in classified) return signedOut(classified.invalid, acceptsToken);
       if (!accepts(acceptsToken, classified.kind)) return signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);

@@ -1,4 +1,4 @@
-import { createClerkAuth, type ClerkAuth } from '../core/create-clerk-auth.js';
+import { authenticateNow, createClerkAuth, type ClerkAuth } from '../core/create-clerk-auth.js';
 import { ClerkAuthConfigError } from '../core/errors.js';
 import type { SignedOutReason } from '../core/reasons.js';
 import type { AuthenticateResult, ClerkAuthObject, ClerkAuthOptions, ClerkClient } from '../core/types.js';
@@ -58,11 +58,17 @@ export function contextFields(clerkAuth: ClerkAuth, result: AuthenticateResult):
   return { auth: result.auth, clerk: clerkAuth.clerk, signedOutReason: result.reason, [CLERK_STATE]: { result, clerkAuth } };
 }
 
-/** Authenticates whatever a server hands over (see `credentialSource`), accepting every token kind. Never throws. @internal */
-export function authenticateSource(clerkAuth: ClerkAuth, value: unknown): Promise<AuthenticateResult> {
+const ANY = { acceptsToken: 'any' } as const;
+
+/**
+ * Authenticates whatever a server hands over (see `credentialSource`), accepting every token kind.
+ * Settles without a promise when no verification has to run (no credential, or a token already
+ * verified and cached). Never throws. @internal
+ */
+export function authenticateSource(clerkAuth: ClerkAuth, value: unknown): AuthenticateResult | Promise<AuthenticateResult> {
   const source = credentialSource(value);
-  if ('reason' in source) return Promise.resolve(signedOut(source.reason, 'any'));
-  return clerkAuth.authenticate(source.input, { acceptsToken: 'any' });
+  if ('reason' in source) return signedOut(source.reason, 'any');
+  return authenticateNow(clerkAuth, source.input, ANY) ?? clerkAuth.authenticate(source.input, ANY);
 }
 
 /** Whether a value is a `ClerkAuth` (from `createClerkAuth`) rather than options. @internal */

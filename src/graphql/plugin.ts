@@ -102,9 +102,9 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): Plugin<ClerkGra
   const getCredential = settings.getCredential;
   const skew = clerkAuth.config.clockSkewInMs;
   /** Batched operations of one HTTP request share one authentication. */
-  const perRequest = new WeakMap<object, Promise<AuthenticateResult>>();
+  const perRequest = new WeakMap<object, AuthenticateResult | Promise<AuthenticateResult>>();
 
-  const authenticate = (context: Readonly<Record<string, unknown>>): Promise<AuthenticateResult> => {
+  const authenticate = (context: Readonly<Record<string, unknown>>): AuthenticateResult | Promise<AuthenticateResult> => {
     if (getCredential !== undefined) return authenticateSource(clerkAuth, getCredential(context));
     const request = context.request;
     if (typeof request === 'object' && request !== null && !('connectionParams' in context)) {
@@ -153,9 +153,10 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): Plugin<ClerkGra
 
     onContextBuilding({ context, extendContext }) {
       if (stateOf(context)?.clerkAuth === clerkAuth) return;
-      return authenticate(context as unknown as Readonly<Record<string, unknown>>).then((result) => {
-        extendContext(contextFields(clerkAuth, result) as Partial<ClerkGraphQLContext>);
-      });
+      const extend = (result: AuthenticateResult) => extendContext(contextFields(clerkAuth, result) as Partial<ClerkGraphQLContext>);
+      // A token already verified (nearly every request) settles without a promise: no extra tick.
+      const settled = authenticate(context as unknown as Readonly<Record<string, unknown>>);
+      return settled instanceof Promise ? settled.then(extend) : extend(settled);
     },
 
     onExecute({ args, setResultAndStopExecution, setExecuteFn, executeFn }) {

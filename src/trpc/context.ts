@@ -11,6 +11,7 @@ import {
   type SignedInAuthObject,
   type SignedOutAuthObject,
 } from '../core/index.js';
+import { authenticateNow } from '../core/create-clerk-auth.js';
 import { CLERK_STATE, credentialTimes, type ContextState, type ResponseSink } from './state.js';
 import { asWebSocket, scheduleReconnectNotice, type WebSocketEncoder } from './websocket.js';
 
@@ -147,7 +148,8 @@ export function createClerkContext(source?: ClerkAuth | ClerkAuthOptions, option
   }
 
   async function createContext(opts: ClerkContextAdapterOptions): Promise<ClerkContext> {
-    const result = await authenticateAdapterRequest(clerkAuth, opts);
+    const settled = authenticateAdapterRequest(clerkAuth, opts);
+    const result = settled instanceof Promise ? await settled : settled;
     const times = credentialTimes(result);
     const ws = asWebSocket(opts.res);
     if (ws !== null && times !== null && refreshMs !== false) scheduleReconnectNotice(ws, times, refreshMs, options.webSocketEncoder);
@@ -194,16 +196,16 @@ function sessionView(result: AuthenticateResult): { auth: SignedInAuthObject | S
  * headers), else the request itself. A request that carries both an `Authorization` header and a
  * `connectionParams` token is refused rather than silently reading one of them.
  */
-async function authenticateAdapterRequest(clerkAuth: ClerkAuth, opts: ClerkContextAdapterOptions): Promise<AuthenticateResult> {
+function authenticateAdapterRequest(clerkAuth: ClerkAuth, opts: ClerkContextAdapterOptions): AuthenticateResult | Promise<AuthenticateResult> {
   const params = opts.info?.connectionParams;
   const paramToken = params != null && Object.prototype.hasOwnProperty.call(params, 'token') ? params.token : undefined;
   if (typeof paramToken === 'string' && paramToken.trim() !== '') {
     if (hasAuthorizationHeader(opts.req)) {
       return { auth: signedOutAuthObject(), reason: SignedOutReason.MultipleAuthorizationHeaders };
     }
-    return clerkAuth.authenticate(paramToken, ANY);
+    return authenticateNow(clerkAuth, paramToken, ANY) ?? clerkAuth.authenticate(paramToken, ANY);
   }
-  return clerkAuth.authenticate(opts.req, ANY);
+  return authenticateNow(clerkAuth, opts.req, ANY) ?? clerkAuth.authenticate(opts.req, ANY);
 }
 
 function hasAuthorizationHeader(req: Request | NodeLikeRequest | undefined): boolean {

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createClerkAuth } from 'clerk-api-auth';
 import { createTestIssuer, startFakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
+import { authenticateNow } from '../../src/core/create-clerk-auth.js';
 import { VerifiedTokenCache } from '../../src/core/token-cache.js';
 
 let issuer: TestIssuer;
@@ -124,5 +125,47 @@ describe('expiresAt', () => {
     } finally {
       await api.close();
     }
+  });
+});
+
+describe('authenticateNow (the integrations’ synchronous hot path)', () => {
+  it('answers without a promise exactly what authenticate resolves to, only when nothing has to be verified', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
+    const token = await issuer.sessionToken({ userId: 'user_now' });
+    expect(authenticateNow(clerkAuth, `Bearer ${token}`)).toBeUndefined(); // never verified: must run
+    const verified = await clerkAuth.authenticate(token);
+    const now = authenticateNow(clerkAuth, new Request('http://api.test/', { headers: { authorization: `Bearer ${token}` } }));
+    expect(now).toBe(verified);
+    expect(now).not.toBeInstanceOf(Promise);
+    // No credential or a malformed one settles at once, with the same reason authenticate gives.
+    const missing = authenticateNow(clerkAuth, null);
+    expect(missing?.reason).toBe('token-missing');
+    expect(missing?.auth.isAuthenticated).toBe(false);
+    expect((await clerkAuth.authenticate(null)).reason).toBe('token-missing');
+    const malformed = new Request('http://api.test/', { headers: { authorization: 'Basic abc' } });
+    expect(authenticateNow(clerkAuth, malformed)?.reason).toBe('malformed-authorization-header');
+    expect((await clerkAuth.authenticate(malformed)).reason).toBe('malformed-authorization-header');
+  });
+
+  it('honours acceptsToken and the entry’s expiry, and never answers for a disabled cache or a foreign ClerkAuth', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, clockSkewInMs: 0 });
+    const m2m = await issuer.m2mToken({ machineId: 'mch_now' });
+    await clerkAuth.authenticate(m2m, { acceptsToken: 'any' });
+    expect(authenticateNow(clerkAuth, m2m, { acceptsToken: 'any' })?.reason).toBeNull();
+    expect(authenticateNow(clerkAuth, m2m)?.reason).toBe('token-type-mismatch');
+
+    const shortLived = await issuer.sessionToken({ expiresInSeconds: 1 });
+    expect((await clerkAuth.authenticate(shortLived)).reason).toBeNull();
+    expect(authenticateNow(clerkAuth, shortLived)?.reason).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(authenticateNow(clerkAuth, shortLived)).toBeUndefined();
+    expect((await clerkAuth.authenticate(shortLived)).reason).toBe('token-expired');
+
+    const uncached = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, cache: false });
+    const token = await issuer.sessionToken();
+    expect((await uncached.authenticate(token)).reason).toBeNull();
+    expect(authenticateNow(uncached, token)).toBeUndefined();
+    const foreign = { ...clerkAuth };
+    expect(authenticateNow(foreign, null)).toBeUndefined();
   });
 });
