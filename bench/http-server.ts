@@ -1,21 +1,26 @@
 /**
  * One benchmark server, in its own process: `node --import tsx bench/http-server.ts <framework> <variant>`.
- * framework: `trpc` (standalone adapter) | `graphql` (Yoga on node:http); variant:
- * - `none`: the same protected query with no authentication at all;
- * - `ours`: clerk-api-auth (`createClerkContext` + `protectedProcedure`, `useClerk` + `@auth`);
- * - `clerk`: `clerkClient.authenticateRequest()` in the context of every request, as Clerk's docs show.
+ * framework: `node` (a bare node:http handler, the issue's reference point) | `trpc` (standalone
+ * adapter) | `graphql` (Yoga on node:http); variant:
+ * - `none`: the same protected answer with no authentication at all;
+ * - `ours`: clerk-api-auth (`clerkAuth.authenticate`, `createClerkContext` + `protectedProcedure`,
+ *   `useClerk` + `@auth`);
+ * - `clerk`: `clerkClient.authenticateRequest()` on every request, as Clerk's docs show.
  * Keys come from CLERK_JWT_KEY / CLERK_SECRET_KEY / CLERK_PUBLISHABLE_KEY. Prints `listening <port>`.
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClerkClient } from '@clerk/backend';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { createClerkAuth } from 'clerk-api-auth';
 import { clerkProcedures, createClerkContext, type ClerkContext } from 'clerk-api-auth/trpc';
 import { clerkDirectiveTypeDefs, useClerk } from 'clerk-api-auth/graphql';
 
-const [framework, variant] = process.argv.slice(2) as ['trpc' | 'graphql', 'none' | 'ours' | 'clerk'];
+type Framework = 'node' | 'trpc' | 'graphql';
+type Variant = 'none' | 'ours' | 'clerk';
+const [framework, variant] = process.argv.slice(2) as [Framework, Variant];
 const clerk = createClerkClient({
   jwtKey: process.env.CLERK_JWT_KEY,
   secretKey: process.env.CLERK_SECRET_KEY,
@@ -23,6 +28,27 @@ const clerk = createClerkClient({
   telemetry: { disabled: true },
 });
 const notes = Array.from({ length: 3 }, (_, i) => ({ id: `note_${i}`, text: `note ${i}` }));
+
+/** The user id `authenticateRequest` finds in a Node request (headers copied into a web Request, as its docs require). */
+async function clerkUserId(req: IncomingMessage): Promise<string | null> {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+  const state = await clerk.authenticateRequest(new Request(`http://localhost${req.url}`, { headers }));
+  return state.isAuthenticated ? (state.toAuth()?.userId ?? null) : null;
+}
+
+function nodeServer() {
+  const clerkAuth = createClerkAuth({ jwtKey: process.env.CLERK_JWT_KEY });
+  const answer = (res: ServerResponse, userId: string | null) => {
+    res.writeHead(userId === null ? 401 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(userId === null ? { error: 'unauthenticated' } : { userId, notes }));
+  };
+  return createServer((req, res) => {
+    if (variant === 'none') return answer(res, 'user_bench');
+    if (variant === 'clerk') return void clerkUserId(req).then((userId) => answer(res, userId));
+    void clerkAuth.authenticate(req).then(({ auth }) => answer(res, auth.tokenType === 'session_token' && auth.isAuthenticated ? auth.userId : null));
+  });
+}
 
 function trpcServer() {
   if (variant === 'ours') {
@@ -42,15 +68,7 @@ function trpcServer() {
         })
         .query(({ ctx }) => ({ userId: ctx.userId, notes })),
     });
-    return createHTTPServer({
-      router,
-      createContext: async ({ req }) => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-        const state = await clerk.authenticateRequest(new Request(`http://localhost${req.url}`, { headers }));
-        return { userId: state.isAuthenticated ? (state.toAuth()?.userId ?? null) : null };
-      },
-    });
+    return createHTTPServer({ router, createContext: async ({ req }) => ({ userId: await clerkUserId(req) }) });
   }
   const t = initTRPC.create();
   const router = t.router({ whoami: t.procedure.query(() => ({ userId: 'user_bench', notes })) });
@@ -87,8 +105,11 @@ function graphqlServer() {
   return createServer(createYoga({ schema: createSchema({ typeDefs, resolvers }), logging: false }));
 }
 
-const server = framework === 'trpc' ? trpcServer() : graphqlServer();
+const server = { node: nodeServer, trpc: trpcServer, graphql: graphqlServer }[framework]();
 server.listen(0, '127.0.0.1', () => {
   console.log(`listening ${(server.address() as AddressInfo).port}`);
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections?.();
+});

@@ -2,7 +2,8 @@
  * `npm run bench`: every benchmark in one run, one table. Ratios are always against a baseline
  * measured in the same run. Results are recorded in BENCHMARKS.md with the machine they ran on.
  *
- *   npm run bench      (BENCH_SECONDS sets the HTTP load duration, default 6; ROUNDS / CYCLES the GraphQL rounds)
+ *   npm run bench      (builds first; BENCH_SECONDS / BENCH_ROUNDS set the HTTP rounds, default 3 × 3 s;
+ *                      ROUNDS / CYCLES the GraphQL rounds)
  */
 import { cpus, totalmem } from 'node:os';
 import { benchAuthenticate, benchMemory } from './core.js';
@@ -24,33 +25,44 @@ process.env.CYCLES ??= '300';
 const started = performance.now();
 const lines: Line[] = [];
 const us = (value: number) => `${value.toFixed(1)} µs`;
+const took: string[] = [];
+/** Runs one benchmark and notes how long it took, for the summary line. */
+async function timed<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  const result = await run();
+  took.push(`${name} ${((performance.now() - start) / 1000).toFixed(0)} s`);
+  return result;
+}
 
-const core = await benchAuthenticate();
-const byName = (name: string) => core.find((row) => row.name.startsWith(name));
+const core = await timed('core', benchAuthenticate);
 for (const row of core) {
   const target = row.name.includes('hot') ? '≤ 5 µs' : row.name.includes('cold') ? '≤ 0.5×' : '';
   lines.push({ benchmark: 'authenticate (in-process)', case: row.name, value: us(row.medianUs), ratio: row.ratio, target });
 }
-const memory = await benchMemory(100_000);
+const memory = await timed('memory', () => benchMemory(100_000));
 lines.push({ benchmark: 'memory', case: `heap after ${memory.tokens.toLocaleString('en')} distinct tokens, default cache, after GC`, value: `${memory.retainedAfterGcMb.toFixed(1)} MB`, ratio: '', target: '≤ 32 MB' });
 lines.push({ benchmark: 'memory', case: 'heap growth before GC (garbage included)', value: `${memory.heapGrowthMb.toFixed(1)} MB`, ratio: '', target: '' });
 
-for (const row of await benchTrpcOverhead()) {
+for (const row of await timed('tRPC', () => benchTrpcOverhead())) {
   lines.push({ benchmark: `tRPC overhead (${row.group})`, case: row.procedure, value: us(row.medianUs), ratio: row.ratio, target: '' });
 }
-for (const row of await benchGraphqlDirectives()) {
+for (const row of await timed('GraphQL', () => benchGraphqlDirectives())) {
   lines.push({ benchmark: 'GraphQL directives (1000 × 5)', case: row.case, value: row.value, ratio: row.ratio, target: row.target });
 }
-for (const row of await benchHttp(Number(process.env.BENCH_SECONDS ?? 6))) {
-  const target = row.variant === 'clerk-api-auth' ? '≥ 0.8× no auth, ≥ 5× authenticateRequest' : '';
+const http = await timed('HTTP', () => benchHttp(Number(process.env.BENCH_SECONDS ?? 3), Number(process.env.BENCH_ROUNDS ?? 3)));
+for (const row of http.rows) {
+  const framework = row.server === 'node' ? 'bare node:http' : row.server === 'trpc' ? 'tRPC standalone' : 'GraphQL Yoga';
   lines.push({
-    benchmark: `HTTP ${row.server} (autocannon, 32 conns)`,
+    benchmark: `HTTP ${framework}`,
     case: row.variant,
     value: `${row.reqPerSec} req/s, p99 ${row.p99Ms} ms${row.errors ? `, ${row.errors} errors` : ''}`,
-    ratio: `${row.vsNoAuth} no-auth, ${row.vsAuthenticateRequest} authReq`,
-    target,
+    ratio: `${row.vsNoAuth.toFixed(2)}× no-auth, ${row.vsAuthenticateRequest.toFixed(2)}× authReq`,
+    target: row.variant === 'clerk-api-auth' && row.server !== 'node' ? '≥ 0.8× no auth, ≥ 5× authenticateRequest' : '',
   });
 }
 
 console.log(`\nclerk-api-auth benchmarks — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 console.table(lines);
+console.log(`HTTP: autocannon, 32 connections, ${process.env.BENCH_ROUNDS ?? 3} interleaved rounds of ${process.env.BENCH_SECONDS ?? 3} s per server, medians of per-round ratios; ${http.placement}.`);
+console.log('A no-auth row\'s "× authReq" is the ceiling: no authentication, however fast, can exceed it on that server.');
+console.log(`Time per benchmark: ${took.join(', ')}.`);

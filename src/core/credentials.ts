@@ -55,19 +55,30 @@ function fromAuthorization(value: string, max: number, source: 'header' | 'strin
   if (value.length > max + 64) return { token: null, reason: SignedOutReason.TokenTooLarge };
   const trimmed = value.trim();
   if (trimmed === '') return source === 'string' ? MISSING : { token: null, reason: SignedOutReason.MalformedAuthorizationHeader };
-  // Fetch joins repeated headers with ", " — a second credential is never silently dropped.
-  if (/,\s*bearer\b/i.test(trimmed)) return { token: null, reason: SignedOutReason.MultipleAuthorizationHeaders };
+  // Fetch joins repeated headers with ", " — a second credential is never silently dropped. (A token
+  // never holds a comma, so the common case skips the regular expression.)
+  if (trimmed.includes(',') && /,\s*bearer\b/i.test(trimmed)) return { token: null, reason: SignedOutReason.MultipleAuthorizationHeaders };
   const match = BEARER.exec(trimmed);
   if (match) return checkToken(match[1] ?? '', max, source);
   if (bareAllowed && !/\s/.test(trimmed)) return checkToken(trimmed, max, source);
   return { token: null, reason: SignedOutReason.MalformedAuthorizationHeader };
 }
 
+/** Empty and oversized tokens are refused here; the character set is checked by `isToken68` before any crypto. */
 function checkToken(token: string, max: number, source: 'header' | 'cookie' | 'string'): Credential {
   if (token === '') return { token: null, reason: SignedOutReason.MalformedAuthorizationHeader };
   if (token.length > max) return { token: null, reason: SignedOutReason.TokenTooLarge };
-  if (!TOKEN68.test(token)) return { token: null, reason: SignedOutReason.MalformedAuthorizationHeader };
   return { token, source };
+}
+
+/**
+ * Whether a token is an RFC 6750 token68. Checked when a token is about to be verified, not on a
+ * verified-token cache hit: only tokens that passed it can be in the cache, so the hit is the proof.
+ *
+ * @internal
+ */
+export function isToken68(token: string): boolean {
+  return TOKEN68.test(token);
 }
 
 /**
@@ -138,17 +149,23 @@ function nodeHeaders(req: NodeLikeRequest): HeaderView {
   };
 }
 
-/** Node keeps only the first Authorization header in `headers`; the distinct/raw views show them all. */
+/**
+ * Node keeps only the first Authorization header in `headers`; the raw and distinct views show them
+ * all. `rawHeaders` comes first: scanning it is cheaper than `headersDistinct`, which builds a map of
+ * every header on first access.
+ */
 function nodeAuthorization(req: NodeLikeRequest): string[] {
-  const distinct = req.headersDistinct?.authorization;
-  if (distinct) return distinct;
-  if (req.rawHeaders) {
+  const raw = req.rawHeaders;
+  if (raw) {
     const values: string[] = [];
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      if (req.rawHeaders[i]?.toLowerCase() === 'authorization') values.push(req.rawHeaders[i + 1] ?? '');
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i] as string;
+      if (name.length === 13 && name.toLowerCase() === 'authorization') values.push(raw[i + 1] as string);
     }
     return values;
   }
+  const distinct = req.headersDistinct?.authorization;
+  if (distinct) return distinct;
   const value = req.headers?.authorization;
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];

@@ -21,13 +21,16 @@ interface Entry {
   kind: TokenKind;
   until: number;
   bytes: number;
+  /** Hit since it was (re)queued: spared once by eviction (CLOCK, the second-chance approximation of LRU). */
+  used: boolean;
 }
 
 /**
  * Successfully verified tokens, keyed by the exact token string (so only the very same token hits),
- * least recently used evicted first, bounded by count and estimated bytes. An entry never outlives
- * the token's `exp` plus the verification clock skew. Failures are never stored: only a token that
- * passed full verification can take a place, so garbage cannot evict or poison entries.
+ * bounded by count and estimated bytes, evicted least recently used first (approximated by CLOCK: a
+ * hit only sets a flag, and eviction requeues flagged entries once). An entry never outlives the
+ * token's `exp` plus the verification clock skew. Failures are never stored: only a token that passed
+ * full verification can take a place, so garbage cannot evict or poison entries.
  *
  * @internal
  */
@@ -49,12 +52,12 @@ export class VerifiedTokenCache {
   get(token: string, now: number): Entry | undefined {
     const entry = this.entries.get(token);
     if (entry === undefined) return undefined;
-    this.entries.delete(token);
     if (now >= entry.until) {
+      this.entries.delete(token);
       this.bytes -= entry.bytes;
       return undefined;
     }
-    this.entries.set(token, entry); // most recently used last
+    entry.used = true; // a hit only flags the entry; reordering waits for eviction
     return entry;
   }
 
@@ -68,13 +71,21 @@ export class VerifiedTokenCache {
       this.entries.delete(token);
       this.bytes -= previous.bytes;
     }
+    const now = Date.now();
     while (this.entries.size >= this.maxEntries || this.bytes + bytes > this.maxBytes) {
       const oldest = this.entries.entries().next();
       if (oldest.done) break;
-      this.entries.delete(oldest.value[0]);
-      this.bytes -= oldest.value[1].bytes;
+      const [key, entry] = oldest.value;
+      this.entries.delete(key);
+      if (entry.used && now < entry.until) {
+        // Used since it was queued: requeue it once; every pass clears a flag, so this ends.
+        entry.used = false;
+        this.entries.set(key, entry);
+        continue;
+      }
+      this.bytes -= entry.bytes;
     }
-    this.entries.set(token, { result, kind, until, bytes });
+    this.entries.set(token, { result, kind, until, bytes, used: false });
     this.bytes += bytes;
   }
 }

@@ -6,6 +6,7 @@ import {
   verifyMachineAuthToken,
 } from '@clerk/backend/internal';
 import { sessionAuthObject } from './auth-object.js';
+import { isToken68 } from './credentials.js';
 import type { KeyResolver } from './jwks.js';
 import { checkClaims, checkHeader, decodeJwt, validUntil, verifySignature, type ClaimChecks, type DecodedJwt } from './jwt.js';
 import { accepts, type ResolvedOptions } from './options.js';
@@ -97,6 +98,7 @@ export class TokenVerifier {
     try {
       const known = this.cached(token, acceptsToken);
       if (known !== undefined) return known;
+      if (!isToken68(token)) return signedOut(SignedOutReason.MalformedAuthorizationHeader, acceptsToken);
       const classified = classify(token);
       if ('invalid' in classified) return signedOut(classified.invalid, acceptsToken);
       if (!accepts(acceptsToken, classified.kind)) return signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
