@@ -127,10 +127,20 @@ export async function benchGraphqlDirectives(): Promise<DirectiveRow[]> {
     }
   }
   const samples = new Map<string, number[]>();
+  // The 5000-error variant takes most of a second per request: it is timed on its own, a few times,
+  // rather than at tinybench's minimum of 10 iterations per round.
+  const SLOW = 'graphql-tools mapSchema wrapper | anonymous';
+  const slow = tasks.find(([name]) => name === SLOW)?.[1] as () => Promise<void>;
+  for (let run = 0; run < 3; run++) {
+    const start = performance.now();
+    await slow();
+    samples.set(SLOW, [...(samples.get(SLOW) ?? []), performance.now() - start]);
+  }
+  const benched = tasks.filter(([name]) => name !== SLOW);
   for (let round = 0; round < ROUNDS; round++) {
     const bench = new Bench({ time: 300, warmupTime: 100, iterations: 10, throws: true });
-    for (let i = 0; i < tasks.length; i++) {
-      const [name, fn] = tasks[(i + round * 3) % tasks.length] as [string, () => Promise<void>];
+    for (let i = 0; i < benched.length; i++) {
+      const [name, fn] = benched[(i + round * 3) % benched.length] as [string, () => Promise<void>];
       bench.add(name, fn);
     }
     await bench.run();
@@ -185,7 +195,7 @@ export async function benchGraphqlDirectives(): Promise<DirectiveRow[]> {
   const CYCLES = Number(process.env.CYCLES ?? 500);
   // The 5000-error variant is left out (it would dominate the run); its tinybench figure stands.
   const interleaved = await roundRobin(
-    tasks.map(([name]) => name).filter((name) => name !== 'graphql-tools mapSchema wrapper | anonymous'),
+    benched.map(([name]) => name),
     CYCLES,
   );
   const interleavedBaseline = interleaved.get('unprotected + useClerk (baseline) | signed in') as number;
