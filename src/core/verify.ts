@@ -32,6 +32,8 @@ type Classified =
   | { invalid: SignedOutReason };
 
 type Verified = { payload: Record<string, unknown> } | { reason: SignedOutReason };
+/** A Backend API verification of an opaque token: the result, or why it failed (for any `acceptsToken`). */
+type OpaqueOutcome = { result: AuthenticateResult } | { reason: SignedOutReason };
 
 /** The signed-out result for a call that accepts `acceptsToken`. @internal */
 export function signedOut(reason: SignedOutReason, acceptsToken: AcceptsToken, sessionStatus?: 'pending'): AuthenticateResult {
@@ -156,11 +158,29 @@ export class TokenVerifier {
     return this.remember(token, auth, kind, p);
   }
 
-  /** Opaque tokens are verified by the Backend API on every request (never cached: revocation takes effect at once). */
+  /** Opaque verifications in flight, by token: concurrent requests presenting one token share one Backend API call. */
+  private readonly opaqueInFlight = new Map<string, Promise<OpaqueOutcome>>();
+
+  /**
+   * Opaque tokens are verified by the Backend API on every request (never cached: revocation takes
+   * effect at once), but concurrent requests with the same token wait for one call.
+   */
   private async verifyOpaque(token: string, kind: MachineTokenType, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
     const o = this.options;
     const key = kind === 'm2m_token' ? (o.machineSecretKey ?? o.secretKey) : o.secretKey;
     if (!key) return signedOut(SignedOutReason.SecretKeyRequired, acceptsToken);
+    let pending = this.opaqueInFlight.get(token);
+    if (pending === undefined) {
+      pending = this.askBackendApi(token, kind, key).finally(() => this.opaqueInFlight.delete(token));
+      this.opaqueInFlight.set(token, pending);
+    }
+    const verified = await pending;
+    return 'reason' in verified ? signedOut(verified.reason, acceptsToken) : verified.result;
+  }
+
+  /** One Backend API verification of an opaque token, bounded by `apiTimeoutMs`. */
+  private async askBackendApi(token: string, kind: MachineTokenType, key: string): Promise<OpaqueOutcome> {
+    const o = this.options;
     const verification = verifyMachineAuthToken(token, {
       secretKey: o.secretKey ?? key,
       apiUrl: o.apiUrl,
@@ -173,12 +193,12 @@ export class TokenVerifier {
       timer = setTimeout(() => resolve('timeout'), o.apiTimeoutMs);
     });
     const outcome = await Promise.race([verification, timeout]).finally(() => clearTimeout(timer));
-    if (outcome === 'timeout') return signedOut(SignedOutReason.ClerkApiUnavailable, acceptsToken);
-    if (outcome.errors) return signedOut(machineReason(outcome.errors[0].code), acceptsToken);
-    if (outcome.tokenType !== kind) return signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
+    if (outcome === 'timeout') return { reason: SignedOutReason.ClerkApiUnavailable };
+    if (outcome.errors) return { reason: machineReason(outcome.errors[0].code) };
+    if (outcome.tokenType !== kind) return { reason: SignedOutReason.TokenTypeMismatch };
     const auth = deepFreeze(authenticatedMachineObject(kind, token, outcome.data as never));
     const expiration = (outcome.data as { expiration?: unknown }).expiration;
-    return typeof expiration === 'number' && Number.isFinite(expiration) ? { auth, reason: null, expiresAt: expiration } : { auth, reason: null };
+    return { result: typeof expiration === 'number' && Number.isFinite(expiration) ? { auth, reason: null, expiresAt: expiration } : { auth, reason: null } };
   }
 }
 

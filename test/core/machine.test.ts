@@ -72,6 +72,35 @@ describe('machine tokens', () => {
     expect((await clerkAuth.authenticate('ak_unknown', { acceptsToken: 'api_key' })).reason).toBe('token-invalid');
   });
 
+  it('concurrent requests with one opaque token share one Backend API call; the next request asks again', async () => {
+    const key = issuer.apiKey({ subject: 'user_burst', scopes: ['notes:read'] });
+    api.resetCounts();
+    const results = await Promise.all(Array.from({ length: 25 }, () => clerkAuth.authenticate(key.token, { acceptsToken: 'api_key' })));
+    expect(api.count('api_keys.verify')).toBe(1);
+    for (const { auth, reason } of results) {
+      expect(reason).toBeNull();
+      expect(auth.tokenType === 'api_key' && auth.isAuthenticated && auth.userId).toBe('user_burst');
+    }
+    // A waiter that accepts only sessions gets its own answer from the shared outcome.
+    const mixed = await Promise.all([
+      clerkAuth.authenticate(key.token, { acceptsToken: 'api_key' }),
+      clerkAuth.authenticate(key.token, { acceptsToken: 'any' }),
+    ]);
+    expect(mixed.map((r) => r.reason)).toEqual([null, null]);
+    expect(api.count('api_keys.verify')).toBe(2);
+    // Nothing is kept once the call settles: revocation takes effect on the next request.
+    issuer.revoke(key.token);
+    const revoked = await Promise.all(Array.from({ length: 5 }, () => clerkAuth.authenticate(key.token, { acceptsToken: 'api_key' })));
+    expect(revoked.map((r) => r.reason)).toEqual(Array(5).fill('token-invalid'));
+    expect(api.count('api_keys.verify')).toBe(3);
+    // Different tokens are never merged.
+    const [a, b] = [issuer.apiKey({ subject: 'user_a' }), issuer.apiKey({ subject: 'user_b' })];
+    const [ra, rb] = await Promise.all([clerkAuth.authenticate(a.token, { acceptsToken: 'api_key' }), clerkAuth.authenticate(b.token, { acceptsToken: 'api_key' })]);
+    expect(ra.auth.tokenType === 'api_key' && ra.auth.isAuthenticated && ra.auth.userId).toBe('user_a');
+    expect(rb.auth.tokenType === 'api_key' && rb.auth.isAuthenticated && rb.auth.userId).toBe('user_b');
+    expect(api.count('api_keys.verify')).toBe(5);
+  });
+
   it('a session token where only machine tokens are accepted', async () => {
     const result = await clerkAuth.authenticate(await issuer.sessionToken(), { acceptsToken: 'm2m_token' });
     expect(result.reason).toBe('token-type-mismatch');
