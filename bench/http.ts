@@ -114,7 +114,7 @@ async function check(target: Target): Promise<void> {
   if (response.status !== 200 || !body.includes('user_bench')) throw new Error(`${target.url}: answered ${response.status} ${body.slice(0, 200)}`);
 }
 
-export async function benchHttp(seconds = 2.5, rounds = 5): Promise<HttpBench> {
+export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
   const issuer = await createTestIssuer();
   const token = await issuer.sessionToken({ userId: 'user_bench', expiresInSeconds: 3600 });
   const env = { CLERK_JWT_KEY: issuer.jwtKey, CLERK_SECRET_KEY: issuer.secretKey, CLERK_PUBLISHABLE_KEY: issuer.publishableKey };
@@ -129,7 +129,7 @@ export async function benchHttp(seconds = 2.5, rounds = 5): Promise<HttpBench> {
         const targets = servers.map(({ port }) => request(framework, port, token));
         for (const target of targets) {
           await check(target);
-          await load(target, Number(process.env.BENCH_WARMUP ?? 2.5)); // warm-up: JIT, caches
+          await load(target, Number(process.env.BENCH_WARMUP ?? 2)); // warm-up: JIT, caches
         }
         for (let round = 0; round < rounds; round++) {
           // Rotate the order so no variant always runs first (or last) in a round.
@@ -165,7 +165,7 @@ export async function benchHttp(seconds = 2.5, rounds = 5): Promise<HttpBench> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { rows, placement } = await benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 5));
+  const { rows, placement } = await benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 4));
   console.log(placement);
   console.table(rows.map((row) => ({ ...row, vsNoAuth: `${row.vsNoAuth.toFixed(2)}×`, vsAuthenticateRequest: `${row.vsAuthenticateRequest.toFixed(2)}×` })));
 }

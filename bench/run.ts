@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark in one run, one table. Ratios are always against a baseline
  * measured in the same run. Results are recorded in BENCHMARKS.md with the machine they ran on.
  *
- *   npm run bench      (builds first; BENCH_SECONDS / BENCH_ROUNDS set the HTTP rounds, default 5 × 2.5 s;
+ *   npm run bench      (builds first; BENCH_SECONDS / BENCH_ROUNDS set the HTTP rounds, default 4 × 2.5 s;
  *                      ROUNDS / CYCLES the GraphQL rounds)
  */
 import { cpus, totalmem } from 'node:os';
@@ -49,7 +49,7 @@ for (const row of await timed('tRPC', () => benchTrpcOverhead())) {
 for (const row of await timed('GraphQL', () => benchGraphqlDirectives())) {
   lines.push({ benchmark: 'GraphQL directives (1000 × 5)', case: row.case, value: row.value, ratio: row.ratio, target: row.target });
 }
-const http = await timed('HTTP', () => benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 5)));
+const http = await timed('HTTP', () => benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 4)));
 for (const row of http.rows) {
   const framework = row.server === 'node' ? 'bare node:http' : row.server === 'trpc' ? 'tRPC standalone' : 'GraphQL Yoga';
   lines.push({
@@ -63,6 +63,6 @@ for (const row of http.rows) {
 
 console.log(`\nclerk-api-auth benchmarks — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 console.table(lines);
-console.log(`HTTP: autocannon, 32 connections, ${process.env.BENCH_ROUNDS ?? 5} interleaved rounds of ${process.env.BENCH_SECONDS ?? 2.5} s per server, medians of per-round ratios; ${http.placement}.`);
+console.log(`HTTP: autocannon, 32 connections, ${process.env.BENCH_ROUNDS ?? 4} interleaved rounds of ${process.env.BENCH_SECONDS ?? 2.5} s per server, medians of per-round ratios; ${http.placement}.`);
 console.log('A no-auth row\'s "× authReq" is the ceiling: no authentication, however fast, can exceed it on that server.');
 console.log(`Time per benchmark: ${took.join(', ')}.`);
