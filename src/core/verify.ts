@@ -89,17 +89,18 @@ export class TokenVerifier {
     };
   }
 
-  /** The outcome for a token verified before and still cached, without waiting; `undefined` otherwise. */
-  cached(token: string, acceptsToken: AcceptsToken): AuthenticateResult | undefined {
+  /**
+   * A token verified before and still cached settles at once, without a promise (nearly every
+   * request: clients resend one token for its whole life); any other is verified asynchronously.
+   */
+  verify(token: string, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
     const hit = this.cache?.get(token, Date.now());
-    if (hit === undefined) return undefined;
+    if (hit === undefined) return this.verifyFresh(token, acceptsToken);
     return accepts(acceptsToken, hit.kind) ? hit.result : signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
   }
 
-  async verify(token: string, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
+  private async verifyFresh(token: string, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
     try {
-      const known = this.cached(token, acceptsToken);
-      if (known !== undefined) return known;
       if (!isToken68(token)) return signedOut(SignedOutReason.MalformedAuthorizationHeader, acceptsToken);
       const classified = classify(token);
       if ('invalid' in classified) return signedOut(classified.invalid, acceptsToken);

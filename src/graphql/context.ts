@@ -1,4 +1,4 @@
-import { authenticateNow, createClerkAuth, type ClerkAuth } from '../core/create-clerk-auth.js';
+import { authenticateSettled, createClerkAuth, type ClerkAuth } from '../core/create-clerk-auth.js';
 import { ClerkAuthConfigError } from '../core/errors.js';
 import type { SignedOutReason } from '../core/reasons.js';
 import type { AuthenticateResult, ClerkAuthObject, ClerkAuthOptions, ClerkClient } from '../core/types.js';
@@ -68,7 +68,7 @@ const ANY = { acceptsToken: 'any' } as const;
 export function authenticateSource(clerkAuth: ClerkAuth, value: unknown): AuthenticateResult | Promise<AuthenticateResult> {
   const source = credentialSource(value);
   if ('reason' in source) return signedOut(source.reason, 'any');
-  return authenticateNow(clerkAuth, source.input, ANY) ?? clerkAuth.authenticate(source.input, ANY);
+  return authenticateSettled(clerkAuth, source.input, ANY);
 }
 
 /** Whether a value is a `ClerkAuth` (from `createClerkAuth`) rather than options. @internal */

@@ -11,7 +11,7 @@ import {
   type SignedInAuthObject,
   type SignedOutAuthObject,
 } from '../core/index.js';
-import { authenticateNow } from '../core/create-clerk-auth.js';
+import { authenticateSettled } from '../core/create-clerk-auth.js';
 import { CLERK_STATE, credentialTimes, type ContextState, type ResponseSink } from './state.js';
 import { asWebSocket, scheduleReconnectNotice, type WebSocketEncoder } from './websocket.js';
 
@@ -203,9 +203,9 @@ function authenticateAdapterRequest(clerkAuth: ClerkAuth, opts: ClerkContextAdap
     if (hasAuthorizationHeader(opts.req)) {
       return { auth: signedOutAuthObject(), reason: SignedOutReason.MultipleAuthorizationHeaders };
     }
-    return authenticateNow(clerkAuth, paramToken, ANY) ?? clerkAuth.authenticate(paramToken, ANY);
+    return authenticateSettled(clerkAuth, paramToken, ANY);
   }
-  return authenticateNow(clerkAuth, opts.req, ANY) ?? clerkAuth.authenticate(opts.req, ANY);
+  return authenticateSettled(clerkAuth, opts.req, ANY);
 }
 
 function hasAuthorizationHeader(req: Request | NodeLikeRequest | undefined): boolean {

@@ -1,7 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createClerkAuth } from 'clerk-api-auth';
 import { createTestIssuer, startFakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
-import { authenticateNow } from '../../src/core/create-clerk-auth.js';
+import { authenticateSettled, type ClerkAuth } from '../../src/core/create-clerk-auth.js';
+import type { AuthenticateInput, AuthenticateOptions, AuthenticateResult } from '../../src/core/types.js';
+
+/** What `authenticateSettled` answers without a promise; `undefined` when it had to return one. */
+function authenticateNow(clerkAuth: ClerkAuth, input: AuthenticateInput, options?: AuthenticateOptions): AuthenticateResult | undefined {
+  const settled = authenticateSettled(clerkAuth, input, options);
+  return settled instanceof Promise ? undefined : settled;
+}
 import { VerifiedTokenCache } from '../../src/core/token-cache.js';
 
 let issuer: TestIssuer;
@@ -128,7 +135,7 @@ describe('expiresAt', () => {
   });
 });
 
-describe('authenticateNow (the integrations’ synchronous hot path)', () => {
+describe('authenticateSettled (the integrations’ synchronous hot path)', () => {
   it('answers without a promise exactly what authenticate resolves to, only when nothing has to be verified', async () => {
     const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
     const token = await issuer.sessionToken({ userId: 'user_now' });
@@ -167,5 +174,6 @@ describe('authenticateNow (the integrations’ synchronous hot path)', () => {
     expect(authenticateNow(uncached, token)).toBeUndefined();
     const foreign = { ...clerkAuth };
     expect(authenticateNow(foreign, null)).toBeUndefined();
+    expect((await authenticateSettled(foreign, null)).reason).toBe('token-missing'); // asked through its authenticate
   });
 });
