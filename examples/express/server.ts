@@ -77,7 +77,7 @@ function useAccessLogCaller(): Plugin<ClerkGraphQLContext & { req?: IncomingMess
     onContextBuilding() {
       return ({ context }) => {
         const { auth, req } = context;
-        if (req && auth?.isAuthenticated) callers.set(req, auth.tokenType === 'session_token' ? auth.userId : auth.id);
+        if (req && auth?.userId) callers.set(req, auth.userId);
       };
     },
   };

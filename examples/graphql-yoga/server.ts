@@ -38,7 +38,7 @@ function useAccessLogUser(): Plugin<ClerkGraphQLContext> {
       return ({ context }) => {
         const { auth, request } = context as Partial<Context>;
         if (!request || !auth) return;
-        noteUser(request, auth.isAuthenticated ? (auth.tokenType === 'session_token' ? auth.userId : auth.id) : null);
+        noteUser(request, auth.userId);
       };
     },
   };

@@ -1,4 +1,5 @@
-import { ClerkApiUnavailableError, ForbiddenError, UnauthenticatedError } from './errors.js';
+import type { DenialError } from './challenge.js';
+import { ClerkApiUnavailableError, ForbiddenError, InvalidRequestError, UnauthenticatedError } from './errors.js';
 import { accepts } from './options.js';
 import { SignedOutReason } from './reasons.js';
 import type { AcceptsToken, AuthenticateResult, ClerkAuthObject, SignedInAuthObject } from './types.js';
@@ -54,14 +55,16 @@ export interface AuthRequirement {
  * if (!check.ok) return new Response(check.error.message, { status: check.error.status });
  * ```
  */
-export type AuthCheck = { ok: true } | { ok: false; error: UnauthenticatedError | ForbiddenError | ClerkApiUnavailableError };
+export type AuthCheck = { ok: true } | { ok: false; error: DenialError };
 
 const OK: AuthCheck = { ok: true };
 
 /**
  * Checks an authentication result against a requirement, in one place for every integration.
- * Nobody (validly) signed in → `UnauthenticatedError` (401); signed in but lacking something →
- * `ForbiddenError` (403); the Backend API unreachable while verifying → `ClerkApiUnavailableError` (503).
+ * A malformed or ambiguous credential (several credentials, an `Authorization` that is not
+ * `Bearer <token68>`) → `InvalidRequestError` (400); nobody (validly) signed in →
+ * `UnauthenticatedError` (401); signed in but lacking something → `ForbiddenError` (403); the Backend
+ * API unreachable while verifying → `ClerkApiUnavailableError` (503).
  *
  * @param appRoleClaim - Dot-path segments of the application-role claim (default `['metadata', 'role']`).
  *
@@ -83,7 +86,9 @@ export function checkRequirement(
     const reason = result.reason ?? SignedOutReason.TokenMissing;
     // Server-side failures (Backend API unreachable, or refusing our secret key) never blame the caller's token.
     const serverSide = reason === SignedOutReason.ClerkApiUnavailable || reason === SignedOutReason.SecretKeyInvalid;
-    return { ok: false, error: serverSide ? new ClerkApiUnavailableError(reason) : new UnauthenticatedError(reason) };
+    if (serverSide) return { ok: false, error: new ClerkApiUnavailableError(reason) };
+    if (isMalformedRequest(reason)) return { ok: false, error: new InvalidRequestError(reason) };
+    return { ok: false, error: new UnauthenticatedError(reason) };
   }
   if (!accepts(requirement.token ?? 'session_token', auth.tokenType)) {
     return { ok: false, error: new UnauthenticatedError(SignedOutReason.TokenTypeMismatch) };
@@ -107,6 +112,11 @@ export function checkRequirement(
   }
   if (requirement.predicate !== undefined && !safePredicate(requirement.predicate, auth)) failed.push('predicate');
   return failed.length === 0 ? OK : { ok: false, error: new ForbiddenError(failed) };
+}
+
+/** Reasons that are the request's fault, not the token's: RFC 6750 `invalid_request` (400). */
+function isMalformedRequest(reason: SignedOutReason): boolean {
+  return reason === SignedOutReason.MultipleAuthorizationHeaders || reason === SignedOutReason.MalformedAuthorizationHeader;
 }
 
 function anyOf(wanted: string | readonly string[], test: (value: string) => boolean): boolean {

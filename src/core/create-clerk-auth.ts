@@ -6,7 +6,7 @@ import { localKeyResolver, remoteKeyResolver } from './jwks.js';
 import { resolveOptions } from './options.js';
 import { VerifiedTokenCache } from './token-cache.js';
 import { TokenVerifier, signedOut } from './verify.js';
-import type { AuthenticateInput, AuthenticateOptions, AuthenticateResult, ClerkAuthOptions } from './types.js';
+import type { AcceptsToken, AuthenticateInput, AuthenticateOptions, AuthenticateResult, ClerkAuthOptions } from './types.js';
 
 /**
  * Configuration a `ClerkAuth` settled on, without any secret.
@@ -23,6 +23,8 @@ export interface ClerkAuthConfig {
   readonly apiVersion: string;
   readonly authorizedParties: readonly string[] | undefined;
   readonly clockSkewInMs: number;
+  /** The token kinds `authenticate` accepts when a call does not say (the `acceptsToken` option). */
+  readonly acceptsToken: AcceptsToken;
 }
 
 /**
@@ -87,6 +89,7 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
     apiVersion: resolved.apiVersion,
     authorizedParties: resolved.authorizedParties && Object.freeze([...resolved.authorizedParties]),
     clockSkewInMs: resolved.clockSkewInMs,
+    acceptsToken: resolved.acceptsToken,
   });
 
   /** Reads the credential and verifies it; settles without a promise when nothing has to be verified. */

@@ -10,10 +10,11 @@ import { isCredentialRejected, type SignedOutReason } from './reasons.js';
  *
  * @example
  * ```ts
- * if (error instanceof ClerkAuthError && error.code === 'FORBIDDEN') console.log('lacks a role or permission');
+ * if (isClerkAuthError(error) && error.code === 'FORBIDDEN') console.log('lacks a role or permission');
  * ```
  */
 export type ClerkAuthErrorCode =
+  | 'INVALID_REQUEST'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'CLERK_API_UNAVAILABLE'
@@ -25,9 +26,9 @@ export type ClerkAuthErrorCode =
  *
  * @example
  * ```ts
- * import { ClerkAuthError } from 'clerk-api-auth';
+ * import { isClerkAuthError } from 'clerk-api-auth';
  * try { await clerkAuth.clerk.users.getUser(id); }
- * catch (error) { if (error instanceof ClerkAuthError) console.error(error.code, error.status); }
+ * catch (error) { if (isClerkAuthError(error)) console.error(error.code, error.status); }
  * ```
  */
 export class ClerkAuthError extends Error {
@@ -44,6 +45,67 @@ export class ClerkAuthError extends Error {
   }
 }
 
+const CODES: ReadonlySet<string> = new Set<ClerkAuthErrorCode>([
+  'INVALID_REQUEST',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'CLERK_API_UNAVAILABLE',
+  'CLERK_AUTH_CONFIG',
+  'CLERK_SECRET_KEY_REQUIRED',
+]);
+
+/**
+ * Whether `value` is an error of this package, recognised by its stable `code` and `status` rather
+ * than by `instanceof`: the CommonJS and ESM builds of the package each have their own classes, and
+ * an app can load both (a `ClerkAuth` from one, an integration from the other).
+ *
+ * @example
+ * ```ts
+ * import { isClerkAuthError } from 'clerk-api-auth';
+ * try { await clerkAuth.clerk.users.getUser(id); }
+ * catch (error) { if (isClerkAuthError(error)) console.error(error.code, error.status); }
+ * ```
+ */
+export function isClerkAuthError(value: unknown): value is ClerkAuthError {
+  if (typeof value !== 'object' || value === null) return false;
+  const { code, status } = value as { code?: unknown; status?: unknown };
+  return typeof code === 'string' && CODES.has(code) && typeof status === 'number';
+}
+
+/**
+ * The request's credential is malformed or ambiguous (RFC 6750 §3.1 `invalid_request`): several
+ * credentials (two `Authorization` headers, a header and a connection-params token that disagree), or
+ * an `Authorization` value that is not `Bearer <token68>`. A fresh token cannot fix this; the client
+ * must send one well-formed credential. Answer HTTP 400 with `wwwAuthenticate` as `WWW-Authenticate`.
+ *
+ * @example
+ * ```ts
+ * const check = checkRequirement(await clerkAuth.authenticate(request));
+ * if (!check.ok && check.error.code === 'INVALID_REQUEST') {
+ *   return new Response(null, { status: 400, headers: { 'www-authenticate': check.error.wwwAuthenticate } });
+ * }
+ * ```
+ */
+export class InvalidRequestError extends ClerkAuthError {
+  declare readonly code: 'INVALID_REQUEST';
+  /** What is wrong with the credential. */
+  readonly reason: SignedOutReason;
+  /** RFC 6750 `WWW-Authenticate` header value (`invalid_request`). */
+  readonly wwwAuthenticate: string;
+
+  constructor(reason: SignedOutReason) {
+    super(
+      'INVALID_REQUEST',
+      400,
+      reason === 'multiple-authorization-headers'
+        ? 'The request carries more than one credential. Send exactly one Clerk token, as `Authorization: Bearer <token>`.'
+        : 'The Authorization header is malformed. Send a Clerk token as `Authorization: Bearer <token>`.',
+    );
+    this.reason = reason;
+    this.wwwAuthenticate = `Bearer error="invalid_request", error_description="${reason}"`;
+  }
+}
+
 /**
  * No one (valid) is signed in: no token, a token that failed verification, or a token of a kind the
  * guard does not accept. Answer HTTP 401 with the `wwwAuthenticate` value as `WWW-Authenticate`.
@@ -51,12 +113,13 @@ export class ClerkAuthError extends Error {
  * @example
  * ```ts
  * const check = checkRequirement(await clerkAuth.authenticate(request));
- * if (!check.ok && check.error instanceof UnauthenticatedError) {
+ * if (!check.ok && check.error.code === 'UNAUTHENTICATED') {
  *   return new Response(null, { status: 401, headers: { 'www-authenticate': check.error.wwwAuthenticate } });
  * }
  * ```
  */
 export class UnauthenticatedError extends ClerkAuthError {
+  declare readonly code: 'UNAUTHENTICATED';
   /** Why nobody is signed in. */
   readonly reason: SignedOutReason;
   /** RFC 6750 `WWW-Authenticate` header value. */
@@ -67,9 +130,11 @@ export class UnauthenticatedError extends ClerkAuthError {
     super(
       'UNAUTHENTICATED',
       401,
-      rejected
-        ? `The presented token was rejected (${reason}). Send a fresh, valid Clerk token as \`Authorization: Bearer <token>\`.`
-        : 'Authentication required. Send a Clerk token as `Authorization: Bearer <token>`.',
+      !rejected
+        ? 'Authentication required. Send a Clerk token as `Authorization: Bearer <token>`.'
+        : reason === 'token-type-mismatch'
+          ? 'The presented token is of a kind this operation does not accept (e.g. a machine token where a signed-in session is required). Send a token of an accepted kind.'
+          : `The presented token was rejected (${reason}). Send a fresh, valid Clerk token as \`Authorization: Bearer <token>\`.`,
     );
     this.reason = reason;
     this.wwwAuthenticate = rejected ? `Bearer error="invalid_token", error_description="${reason}"` : 'Bearer';
@@ -83,10 +148,11 @@ export class UnauthenticatedError extends ClerkAuthError {
  * @example
  * ```ts
  * const check = checkRequirement(result, { role: 'org:admin' });
- * if (!check.ok && check.error instanceof ForbiddenError) console.log(check.error.failed); // ['role']
+ * if (!check.ok && check.error.code === 'FORBIDDEN') console.log(check.error.failed); // ['role']
  * ```
  */
 export class ForbiddenError extends ClerkAuthError {
+  declare readonly code: 'FORBIDDEN';
   /** Which parts of the requirement failed, e.g. `['role']`. */
   readonly failed: readonly string[];
   /** RFC 6750 `WWW-Authenticate` header value (`insufficient_scope`). */
@@ -106,18 +172,19 @@ export class ForbiddenError extends ClerkAuthError {
  *
  * @example
  * ```ts
- * if (!check.ok && check.error instanceof ClerkApiUnavailableError) {
+ * if (!check.ok && check.error.code === 'CLERK_API_UNAVAILABLE') {
  *   return new Response(null, { status: 503, headers: { 'retry-after': String(check.error.retryAfterSeconds) } });
  * }
  * ```
  */
 export class ClerkApiUnavailableError extends ClerkAuthError {
-  /** Suggested `Retry-After` in seconds. */
-  readonly retryAfterSeconds = 1;
+  declare readonly code: 'CLERK_API_UNAVAILABLE';
+  /** Suggested `Retry-After` in seconds (Clerk's own `Retry-After` when it answered 429, else 1). */
+  readonly retryAfterSeconds: number;
   /** `clerk-api-unavailable`, or `secret-key-invalid` when the Backend API refused the secret key. */
   readonly reason: SignedOutReason;
 
-  constructor(reason: SignedOutReason = 'clerk-api-unavailable') {
+  constructor(reason: SignedOutReason = 'clerk-api-unavailable', retryAfterSeconds = 1) {
     super(
       'CLERK_API_UNAVAILABLE',
       503,
@@ -126,6 +193,7 @@ export class ClerkApiUnavailableError extends ClerkAuthError {
         : "Clerk's Backend API could not be reached to verify the token. Retry shortly.",
     );
     this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -134,12 +202,13 @@ export class ClerkApiUnavailableError extends ClerkAuthError {
  *
  * @example
  * ```ts
- * import { createClerkAuth, ClerkAuthConfigError } from 'clerk-api-auth';
+ * import { createClerkAuth, isClerkAuthError } from 'clerk-api-auth';
  * try { createClerkAuth({ env: {} }); }
- * catch (error) { if (error instanceof ClerkAuthConfigError) console.error(error.message); }
+ * catch (error) { if (isClerkAuthError(error) && error.code === 'CLERK_AUTH_CONFIG') console.error(error.message); }
  * ```
  */
 export class ClerkAuthConfigError extends ClerkAuthError {
+  declare readonly code: 'CLERK_AUTH_CONFIG';
   constructor(message: string) {
     super('CLERK_AUTH_CONFIG', 500, message);
   }
@@ -150,13 +219,14 @@ export class ClerkAuthConfigError extends ClerkAuthError {
  *
  * @example
  * ```ts
- * import { createClerkAuth, ClerkSecretKeyRequiredError } from 'clerk-api-auth';
+ * import { createClerkAuth, isClerkAuthError } from 'clerk-api-auth';
  * const { clerk } = createClerkAuth({ jwtKey: process.env.CLERK_JWT_KEY });
  * try { await clerk.users.getUser('user_1'); }
- * catch (error) { if (error instanceof ClerkSecretKeyRequiredError) console.error(error.message); }
+ * catch (error) { if (isClerkAuthError(error) && error.code === 'CLERK_SECRET_KEY_REQUIRED') console.error(error.message); }
  * ```
  */
 export class ClerkSecretKeyRequiredError extends ClerkAuthError {
+  declare readonly code: 'CLERK_SECRET_KEY_REQUIRED';
   constructor(what = 'The Clerk Backend API client') {
     super(
       'CLERK_SECRET_KEY_REQUIRED',

@@ -9,8 +9,13 @@ export {
   ClerkApiUnavailableError,
   ClerkSecretKeyRequiredError,
   ForbiddenError,
+  InvalidRequestError,
   UnauthenticatedError,
+  isClerkAuthError,
 } from './errors.js';
+export { challengeOf } from './challenge.js';
+export type { Challenge, DenialError } from './challenge.js';
+export type { ClerkAuthSource } from './resolve-clerk-auth.js';
 export type { ClerkAuthErrorCode } from './errors.js';
 export type { TokenCacheOptions } from './token-cache.js';
 export { SignedOutReason, isCredentialRejected } from './reasons.js';

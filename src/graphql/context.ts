@@ -1,9 +1,20 @@
-import { authenticateSettled, createClerkAuth, type ClerkAuth } from '../core/create-clerk-auth.js';
-import { ClerkAuthConfigError } from '../core/errors.js';
-import type { SignedOutReason } from '../core/reasons.js';
-import type { AuthenticateResult, ClerkAuthObject, ClerkAuthOptions, ClerkClient } from '../core/types.js';
-import { signedOut } from '../core/verify.js';
-import { credentialSource } from './credentials.js';
+import {
+  checkRequirement,
+  credentialInputOf,
+  requestAuth,
+  resolveClerkAuth,
+  settledRequestAuth,
+  SignedOutReason,
+  type AuthenticateResult,
+  type AuthRequirement,
+  type ClerkAuth,
+  type ClerkAuthObject,
+  type ClerkAuthSource,
+  type ClerkClient,
+  type RequestAuth,
+  type SignedInAuthObject,
+  type SignedOutAuthObject,
+} from '../core/internal.js';
 
 /**
  * What `useClerk` (or `createClerkGraphQLContext`) puts on the GraphQL context.
@@ -24,10 +35,11 @@ import { credentialSource } from './credentials.js';
  */
 export interface ClerkGraphQLContext {
   /**
-   * Clerk's own auth object for the caller: a signed-in or signed-out session, or a machine. Every
-   * token kind is read here; the directives decide where machine tokens count (by default nowhere).
+   * Clerk's auth object for the caller's session (Clerk's default view): signed in, or signed out with
+   * `signedOutReason`. A machine token (M2M, API key, OAuth) leaves it signed out
+   * (`token-type-mismatch`): it counts only in fields whose rule accepts its kind.
    */
-  auth: ClerkAuthObject;
+  auth: SignedInAuthObject | SignedOutAuthObject;
   /** The Clerk Backend API client. Throws `ClerkSecretKeyRequiredError` on use when only `CLERK_JWT_KEY` is configured. */
   clerk: ClerkClient;
   /**
@@ -42,7 +54,8 @@ export const CLERK_STATE: unique symbol = Symbol.for('clerk-api-auth.graphql.sta
 
 /** @internal */
 export interface ClerkState {
-  readonly result: AuthenticateResult;
+  /** The request's credential, verified only as far as the rules of each operation ask. */
+  readonly request: RequestAuth;
   readonly clerkAuth: ClerkAuth;
 }
 
@@ -53,56 +66,45 @@ export function stateOf(context: unknown): ClerkState | undefined {
   return state !== undefined && typeof state === 'object' ? state : undefined;
 }
 
-/** The context fields for one authentication result. @internal */
-export function contextFields(clerkAuth: ClerkAuth, result: AuthenticateResult): ClerkGraphQLContext & { [CLERK_STATE]: ClerkState } {
-  return { auth: result.auth, clerk: clerkAuth.clerk, signedOutReason: result.reason, [CLERK_STATE]: { result, clerkAuth } };
-}
-
-const ANY = { acceptsToken: 'any' } as const;
-
-/**
- * Authenticates whatever a server hands over (see `credentialSource`), accepting every token kind.
- * Settles without a promise when no verification has to run (no credential, or a token already
- * verified and cached). Never throws. @internal
- */
-export function authenticateSource(clerkAuth: ClerkAuth, value: unknown): AuthenticateResult | Promise<AuthenticateResult> {
-  const source = credentialSource(value);
-  if ('reason' in source) return signedOut(source.reason, 'any');
-  return authenticateSettled(clerkAuth, source.input, ANY);
-}
-
-/** Whether a value is a `ClerkAuth` (from `createClerkAuth`) rather than options. @internal */
-export function isClerkAuth(value: unknown): value is ClerkAuth {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as ClerkAuth).authenticate === 'function' &&
-    typeof (value as ClerkAuth).check === 'function' &&
-    typeof (value as ClerkAuth).config === 'object'
-  );
+/** The context fields for one request: `auth` is the session view (Clerk's default). @internal */
+export function contextFields(clerkAuth: ClerkAuth, request: RequestAuth, session: AuthenticateResult): ClerkGraphQLContext & { [CLERK_STATE]: ClerkState } {
+  return {
+    auth: session.auth as SignedInAuthObject | SignedOutAuthObject,
+    clerk: clerkAuth.clerk,
+    signedOutReason: session.reason,
+    [CLERK_STATE]: { request, clerkAuth },
+  };
 }
 
 /**
- * A `ClerkAuth` from what an integration was given: an instance (used as is), options (a new
- * instance; environment fallbacks apply), or `{ clerkAuth, ...ownOptions }`. @internal
+ * The `RequestAuth` of whatever a server hands over: a request, a token, or a server's context object
+ * (`{ request }`, `{ req }`, a graphql-ws context with `connectionParams`), read by the core's one
+ * credential reader. @internal
  */
-export function toClerkAuth(given: ClerkAuth | (ClerkAuthOptions & { clerkAuth?: ClerkAuth }) | undefined, ownKeys: readonly string[], where: string): ClerkAuth {
-  if (isClerkAuth(given)) return given;
-  const options: Record<string, unknown> = { ...given };
-  for (const key of ownKeys) delete options[key];
-  const instance = given?.clerkAuth;
-  if (instance !== undefined) {
-    if (!isClerkAuth(instance)) throw new ClerkAuthConfigError(`${where}: \`clerkAuth\` must come from createClerkAuth().`);
-    const extra = Object.keys(options).filter((key) => key !== 'clerkAuth' && options[key] !== undefined);
-    if (extra.length > 0) {
-      throw new ClerkAuthConfigError(
-        `${where}: pass either \`clerkAuth\` or Clerk options (${extra.join(', ')}), not both; configure those options on createClerkAuth() instead.`,
-      );
-    }
-    return instance;
-  }
-  return createClerkAuth(options as ClerkAuthOptions);
+export function requestAuthOf(clerkAuth: ClerkAuth, value: unknown): RequestAuth {
+  return requestAuth(clerkAuth, credentialInputOf(value));
 }
+
+/**
+ * The state of a context built without `useClerk` / `createClerkGraphQLContext` that carries Clerk's
+ * auth object at `auth` (and `signedOutReason`): nothing is verified, the rules read that object.
+ * `undefined` when the context has no such object.
+ *
+ * @internal
+ */
+export function stateFromAuth(context: object): ClerkState | undefined {
+  const { auth, signedOutReason } = context as { auth?: ClerkAuthObject; signedOutReason?: SignedOutReason | null };
+  if (typeof auth !== 'object' || auth === null || typeof auth.isAuthenticated !== 'boolean') return undefined;
+  const result: AuthenticateResult = auth.isAuthenticated ? { auth, reason: null } : { auth, reason: signedOutReason ?? SignedOutReason.TokenMissing };
+  return { request: settledRequestAuth(result, DEFAULT_SKEW_MS), clerkAuth: DEFAULTS };
+}
+
+const DEFAULT_SKEW_MS = 5000;
+/** Clerk's defaults, for contexts that carry only an auth object. */
+const DEFAULTS = {
+  check: (result: AuthenticateResult, requirement?: AuthRequirement) => checkRequirement(result, requirement),
+  config: { clockSkewInMs: DEFAULT_SKEW_MS },
+} as unknown as ClerkAuth;
 
 /**
  * Builds the Clerk part of a GraphQL context for servers other than GraphQL Yoga (Apollo Server,
@@ -111,6 +113,9 @@ export function toClerkAuth(given: ClerkAuth | (ClerkAuthOptions & { clerkAuth?:
  * object your server hands to its context factory (`{ req }`, `{ request }`, or a graphql-ws
  * context whose `connectionParams` carry `authorization` / `token`). It never throws for a bad
  * token: the result is signed out with a `signedOutReason`, and the rules decide.
+ *
+ * `auth` is the session view, as Clerk's own default: a machine token (M2M, API key, OAuth) is
+ * verified only when an operation selects a field whose rule accepts its kind.
  *
  * @param options - A `ClerkAuth` from `createClerkAuth`, or its options (environment fallbacks apply).
  *
@@ -126,11 +131,11 @@ export function toClerkAuth(given: ClerkAuth | (ClerkAuthOptions & { clerkAuth?:
  * await startStandaloneServer(new ApolloServer({ schema }), { context: ({ req }) => clerkContext(req) });
  * ```
  */
-export function createClerkGraphQLContext(
-  options?: ClerkAuth | ClerkAuthOptions,
-): (source: unknown) => Promise<ClerkGraphQLContext> {
-  const clerkAuth = toClerkAuth(options, [], 'createClerkGraphQLContext');
+export function createClerkGraphQLContext(options?: ClerkAuthSource): (source: unknown) => Promise<ClerkGraphQLContext> {
+  const { clerkAuth } = resolveClerkAuth(options, [], 'createClerkGraphQLContext');
   return async function clerkGraphQLContext(source) {
-    return contextFields(clerkAuth, await authenticateSource(clerkAuth, source));
+    const request = requestAuthOf(clerkAuth, source);
+    const settled = request.session();
+    return contextFields(clerkAuth, request, settled instanceof Promise ? await settled : settled);
   };
 }

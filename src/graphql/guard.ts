@@ -8,6 +8,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { fieldError } from './errors.js';
+import { clerkStateOf, decideOperation, PerExecution, variablesOf } from './execution.js';
 import type { Plan } from './plan.js';
 import type { SchemaRules } from './rules.js';
 
@@ -58,10 +59,28 @@ function missingPlan(): GraphQLError {
   );
 }
 
-/** Plans of the executions running on a guarded twin, by context object. @internal */
-export const twinPlans = new WeakMap<object, Plan>();
+/**
+ * The plan of each execution on a guarded twin, decided for that execution from its own context's
+ * credential (never shared between two operations running on one context object).
+ */
+function twinLookup(rules: SchemaRules): PlanLookup {
+  const plans = new PerExecution<Plan | undefined>((context, info) => {
+    const state = clerkStateOf(context);
+    if (state === undefined) return undefined;
+    const decided = decideOperation({
+      rules,
+      operation: info.operation,
+      fragments: info.fragments,
+      variables: variablesOf(info),
+      rejectUnauthorized: false,
+      state,
+    });
+    // Every verification the plan needs ran before execution started; if one has not, fail closed.
+    return decided instanceof Promise ? undefined : decided.plan;
+  });
+  return (context, info) => (typeof context === 'object' && context !== null ? plans.of(context, info) : undefined);
+}
 
-const twinLookup: PlanLookup = (context) => (typeof context === 'object' && context !== null ? twinPlans.get(context) : undefined);
 const twins = new WeakMap<GraphQLSchema, GraphQLSchema>();
 
 /**
@@ -74,9 +93,10 @@ const twins = new WeakMap<GraphQLSchema, GraphQLSchema>();
 export function guardedTwin(schema: GraphQLSchema, rules: SchemaRules): GraphQLSchema {
   let twin = twins.get(schema);
   if (twin === undefined) {
+    const lookup = twinLookup(rules);
     twin = mapSchema(schema, {
       [MapperKind.OBJECT_FIELD]: (config, fieldName, typeName) =>
-        rules.guardedFields.get(typeName)?.has(fieldName) ? { ...config, resolve: guardResolver(config.resolve, twinLookup) } : config,
+        rules.guardedFields.get(typeName)?.has(fieldName) ? { ...config, resolve: guardResolver(config.resolve, lookup) } : config,
     });
     twins.set(schema, twin);
   }

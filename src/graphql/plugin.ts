@@ -1,13 +1,21 @@
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { ClerkAuth } from '../core/create-clerk-auth.js';
-import type { AuthenticateInput, AuthenticateResult, ClerkAuthOptions } from '../core/types.js';
-import { authenticateSource, contextFields, stateOf, toClerkAuth, type ClerkGraphQLContext } from './context.js';
+import {
+  ClerkAuthConfigError,
+  resolveClerkAuth,
+  SignedOutReason,
+  untilExpiry,
+  type AuthenticateInput,
+  type AuthenticateResult,
+  type ClerkAuth,
+  type ClerkAuthOptions,
+  type RequestAuth,
+} from '../core/internal.js';
+import { contextFields, requestAuthOf, stateOf, type ClerkGraphQLContext, type ClerkState } from './context.js';
 import { dedupeDenialErrors, expiredError, exposeClerkErrors, rejectionErrors } from './errors.js';
-import { expiryOf, untilExpiry } from './expiry.js';
-import { guardedTwin, twinPlans } from './guard.js';
-import { decide, planOperation, type Decision, type Plan } from './plan.js';
-import { compileRules, type SchemaRules } from './rules.js';
+import { decideOperation, type Decided } from './execution.js';
+import { guardedTwin } from './guard.js';
+import { compileRules } from './rules.js';
 
 /**
  * Options of `useClerk`: every `createClerkAuth` option (environment fallbacks apply), or an existing
@@ -37,7 +45,7 @@ export interface UseClerkOptions extends ClerkAuthOptions {
   getCredential?: (context: Readonly<Record<string, unknown>>) => AuthenticateInput;
 }
 
-const PLUGIN_KEYS = ['clerkAuth', 'rejectUnauthorized', 'getCredential'] as const;
+const PLUGIN_KEYS = ['rejectUnauthorized', 'getCredential'] as const;
 
 /**
  * The GraphQL Yoga plugin. Authenticates each request once (HTTP, SSE, and graphql-ws
@@ -96,53 +104,50 @@ const PLUGIN_KEYS = ['clerkAuth', 'rejectUnauthorized', 'getCredential'] as cons
  * @see clerkDirectiveTypeDefs for the exact directive semantics.
  */
 export function useClerk(options?: UseClerkOptions | ClerkAuth): Plugin<ClerkGraphQLContext> {
-  const clerkAuth = toClerkAuth(options, PLUGIN_KEYS, 'useClerk');
-  const settings = options !== undefined && !('authenticate' in options) ? options : {};
-  const rejectUnauthorized = settings.rejectUnauthorized === true;
-  const getCredential = settings.getCredential;
-  const skew = clerkAuth.config.clockSkewInMs;
-  /** Batched operations of one HTTP request share one authentication. */
-  const perRequest = new WeakMap<object, AuthenticateResult | Promise<AuthenticateResult>>();
+  const { clerkAuth, own } = resolveClerkAuth<PluginOwnOptions>(options, PLUGIN_KEYS, 'useClerk');
+  const rejectUnauthorized = own.rejectUnauthorized === true;
+  const getCredential = own.getCredential;
+  if (getCredential !== undefined && typeof getCredential !== 'function') {
+    throw new ClerkAuthConfigError('useClerk: `getCredential` must be a function (context) => Request | token | null.');
+  }
+  /** Batched operations of one HTTP request share one credential (and so at most one verification). */
+  const perRequest = new WeakMap<object, RequestAuth>();
 
-  const authenticate = (context: Readonly<Record<string, unknown>>): AuthenticateResult | Promise<AuthenticateResult> => {
-    if (getCredential !== undefined) return authenticateSource(clerkAuth, getCredential(context));
+  const requestFor = (context: Readonly<Record<string, unknown>>): RequestAuth => {
+    if (getCredential !== undefined) return requestAuthOf(clerkAuth, getCredential(context));
     const request = context.request;
     if (typeof request === 'object' && request !== null && !('connectionParams' in context)) {
-      let pending = perRequest.get(request);
-      if (pending === undefined) {
-        pending = authenticateSource(clerkAuth, request);
-        perRequest.set(request, pending);
-      }
-      return pending;
+      let shared = perRequest.get(request);
+      if (shared === undefined) perRequest.set(request, (shared = requestAuthOf(clerkAuth, request)));
+      return shared;
     }
-    return authenticateSource(clerkAuth, context);
+    return requestAuthOf(clerkAuth, context);
   };
 
-  const resultOf = (context: object): AuthenticateResult | Promise<AuthenticateResult> => {
+  const stateFor = (context: object): ClerkState => {
     const state = stateOf(context);
-    if (state !== undefined && state.clerkAuth === clerkAuth) return state.result;
-    // The context was not built through this plugin (a custom pipeline): authenticate now.
-    return authenticate(context as Readonly<Record<string, unknown>>);
+    if (state !== undefined && state.clerkAuth === clerkAuth) return state;
+    // The context was not built through this plugin (a custom pipeline): read its credential now.
+    return { request: requestFor(context as Readonly<Record<string, unknown>>), clerkAuth };
   };
 
   /** Decides an operation before it runs; `undefined` when no rule can apply to it. */
-  const decideOperation = (args: OperationArgs): Decided | undefined | Promise<Decided | undefined> => {
+  const decide = (args: OperationArgs): Decided | undefined | Promise<Decided> => {
     const rules = compileRules(args.schema);
     if (!rules.any) return undefined;
     const operation = getOperationAST(args.document, args.operationName);
     if (!operation) return undefined;
-    const withResult = (result: AuthenticateResult): Decided => {
-      const plan = planOperation({
-        rules,
-        operation,
-        fragments: fragmentsOf(args.document),
-        variables: args.variableValues as Readonly<Record<string, unknown>> | null | undefined,
-        check: (requirement) => clerkAuth.check(result, requirement),
-      });
-      return { plan, result, rules, decision: decide(plan, operation, rejectUnauthorized) };
-    };
-    const result = resultOf(args.contextValue as object);
-    return result instanceof Promise ? result.then(withResult) : withResult(result);
+    const context = args.contextValue as object;
+    const state = stateFor(context);
+    signOutIfExpired(context, state);
+    return decideOperation({
+      rules,
+      operation,
+      fragments: fragmentsOf(args.document),
+      variables: args.variableValues as Readonly<Record<string, unknown>> | null | undefined,
+      rejectUnauthorized,
+      state,
+    });
   };
 
   return {
@@ -153,9 +158,10 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): Plugin<ClerkGra
 
     onContextBuilding({ context, extendContext }) {
       if (stateOf(context)?.clerkAuth === clerkAuth) return;
-      const extend = (result: AuthenticateResult) => extendContext(contextFields(clerkAuth, result) as Partial<ClerkGraphQLContext>);
+      const request = requestFor(context as unknown as Readonly<Record<string, unknown>>);
+      const extend = (session: AuthenticateResult) => extendContext(contextFields(clerkAuth, request, session) as Partial<ClerkGraphQLContext>);
       // A token already verified (nearly every request) settles without a promise: no extra tick.
-      const settled = authenticate(context as unknown as Readonly<Record<string, unknown>>);
+      const settled = request.session();
       return settled instanceof Promise ? settled.then(extend) : extend(settled);
     },
 
@@ -164,17 +170,16 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): Plugin<ClerkGra
         if (decided?.decision === 'reject') {
           setResultAndStopExecution({ errors: rejectionErrors(decided.plan) });
         } else if (decided?.decision === 'partial') {
-          const { plan } = decided;
-          const twin = guardedTwin(args.schema, decided.rules);
+          // The twin decides each execution on its own (never through this context object alone).
+          const twin = guardedTwin(args.schema, compileRules(args.schema));
           setExecuteFn((twinArgs) => {
-            twinPlans.set(twinArgs.contextValue as object, plan);
             const executed: unknown = executeFn({ ...twinArgs, schema: twin });
             return executed instanceof Promise ? executed.then(dedupeResult) : dedupeResult(executed);
           });
         }
         return EXPOSE_CLERK_ERRORS;
       };
-      const decided = decideOperation(args);
+      const decided = decide(args);
       return decided instanceof Promise ? decided.then(apply) : apply(decided);
     },
 
@@ -185,7 +190,7 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): Plugin<ClerkGra
           setResultAndStopExecution({ errors: rejectionErrors(decided.plan) });
           return undefined;
         }
-        const expiresAt = decided.plan.guarded ? expiryOf(decided.result, skew) : undefined;
+        const expiresAt = decided.expiresAt;
         if (expiresAt === undefined) return undefined;
         return {
           onSubscribeResult({ result, setResult }: { result: unknown; setResult: (result: AsyncIterableIterator<ExecutionResult>) => void }) {
@@ -193,10 +198,27 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): Plugin<ClerkGra
           },
         };
       };
-      const decided = decideOperation(args);
+      const decided = decide(args);
       return decided instanceof Promise ? decided.then(apply) : apply(decided);
     },
   };
+}
+
+type PluginOwnOptions = Pick<UseClerkOptions, (typeof PLUGIN_KEYS)[number]>;
+
+/**
+ * A context that lives as long as a connection (graphql-ws servers that hand every operation the
+ * connection's object) keeps the `auth` it was built with; once that credential expires, resolvers
+ * reading `ctx.auth` see the caller signed out too (the rules already do, per operation).
+ */
+function signOutIfExpired(context: object, state: ClerkState): void {
+  const fields = context as Partial<ClerkGraphQLContext>;
+  if (fields.auth?.isAuthenticated !== true || stateOf(context) !== state) return;
+  const session = state.request.session();
+  if (!(session instanceof Promise) && session.reason === SignedOutReason.TokenExpired) {
+    fields.auth = session.auth as ClerkGraphQLContext['auth'];
+    fields.signedOutReason = session.reason;
+  }
 }
 
 interface OperationArgs {
@@ -207,12 +229,6 @@ interface OperationArgs {
   contextValue?: unknown;
 }
 
-interface Decided {
-  plan: Plan;
-  result: AuthenticateResult;
-  rules: SchemaRules;
-  decision: Decision;
-}
 
 /** Stateless: shows this package's own errors thrown by resolvers with their code instead of a masked message. */
 const EXPOSE_CLERK_ERRORS = {

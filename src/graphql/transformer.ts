@@ -9,16 +9,11 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { checkRequirement } from '../core/authorization.js';
-import type { ClerkAuth } from '../core/create-clerk-auth.js';
-import { SignedOutReason } from '../core/reasons.js';
-import type { AuthenticateResult, ClerkAuthObject } from '../core/types.js';
-import { stateOf } from './context.js';
+import { untilExpiry, type ClerkAuth } from '../core/internal.js';
 import { expiredError, rejectionErrors } from './errors.js';
-import { expiryOf, untilExpiry } from './expiry.js';
+import { clerkStateOf, decideOperation, PerExecution, variablesOf, type Decided } from './execution.js';
 import { guardResolver, type PlanLookup } from './guard.js';
-import { decide, planOperation, type Decision, type Plan } from './plan.js';
-import { compileRules } from './rules.js';
+import { compileRules, type SchemaRules } from './rules.js';
 
 /**
  * Options of `clerkDirectiveTransformer`.
@@ -39,19 +34,8 @@ export interface ClerkDirectiveTransformerOptions {
 }
 
 /** What one execution was decided, for every resolver call of it. */
-interface Execution {
-  readonly plan: Plan;
-  readonly decision: Decision;
+interface Execution extends Decided {
   readonly rejection: GraphQLError | undefined;
-  readonly result: AuthenticateResult;
-  readonly skew: number;
-}
-
-interface ExecutionSlot {
-  readonly context: object;
-  readonly operation: OperationDefinitionNode;
-  readonly execution: Execution;
-  others?: WeakMap<object, Map<OperationDefinitionNode, Execution>>;
 }
 
 const transformed = new WeakSet<GraphQLSchema>();
@@ -105,30 +89,26 @@ export function clerkDirectiveTransformer(schema: GraphQLSchema, options: ClerkD
     if (type) roots.set(type.name, kind);
   }
 
-  // One decision per execution: keyed by the execution's own variable-values object (a fresh one per
-  // execution, held only as long as the execution), checked against the context and operation.
-  const executions = new WeakMap<object, ExecutionSlot>();
-  const executionOf = (context: unknown, info: GraphQLResolveInfo): Execution => {
+  // One decision per execution (never per context object: graphql-ws servers may share one per connection).
+  const executions = new PerExecution<Execution | Promise<Execution>>((context, info) => {
+    const decided = decideExecution(context, info, options.clerkAuth, rules, rejectUnauthorized);
+    if (!(decided instanceof Promise)) return decided;
+    // A machine token a rule accepts is being verified: every root field waits for it, and the settled
+    // decision replaces the promise for the nested fields that resolve after them.
+    return decided.then((settled) => {
+      executions.remember(context, info, settled);
+      return settled;
+    });
+  });
+  const executionOf: ExecutionOf = (context, info) => {
     if (typeof context !== 'object' || context === null) throw missingContext();
-    const variables = info.variableValues as unknown as object;
-    const operation = info.operation;
-    const slot = executions.get(variables);
-    if (slot !== undefined && slot.context === context && slot.operation === operation) return slot.execution;
-    const shared = slot?.others?.get(context)?.get(operation);
-    if (shared !== undefined) return shared;
-    const execution = decideExecution(context, info, options.clerkAuth, rules, rejectUnauthorized);
-    if (slot === undefined) {
-      executions.set(variables, { context, operation, execution });
-    } else {
-      // The same variables object seen by another execution (an executor that shares it): keep both apart.
-      slot.others ??= new WeakMap();
-      let byOperation = slot.others.get(context);
-      if (byOperation === undefined) slot.others.set(context, (byOperation = new Map()));
-      byOperation.set(operation, execution);
-    }
-    return execution;
+    return executions.of(context, info);
   };
-  const lookup: PlanLookup = (context, info) => executionOf(context, info).plan;
+  const lookup: PlanLookup = (context, info) => {
+    const execution = executionOf(context, info);
+    // Nested fields resolve after their root field, which waited for the decision; fail closed otherwise.
+    return execution instanceof Promise ? undefined : execution.plan;
+  };
 
   const result = mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (config, fieldName, typeName) => {
@@ -144,13 +124,16 @@ export function clerkDirectiveTransformer(schema: GraphQLSchema, options: ClerkD
   return result;
 }
 
-type ExecutionOf = (context: unknown, info: GraphQLResolveInfo) => Execution;
+type ExecutionOf = (context: unknown, info: GraphQLResolveInfo) => Execution | Promise<Execution>;
 
 function rootResolver(resolve: GraphQLFieldResolver<unknown, unknown>, executionOf: ExecutionOf): GraphQLFieldResolver<unknown, unknown> {
   return function clerkRootResolver(source, args, context, info) {
     const execution = executionOf(context, info);
-    if (execution.rejection !== undefined) throw execution.rejection;
-    return resolve(source, args, context, info);
+    const run = (settled: Execution): unknown => {
+      if (settled.rejection !== undefined) throw settled.rejection;
+      return resolve(source, args, context, info);
+    };
+    return execution instanceof Promise ? execution.then(run) : run(execution);
   };
 }
 
@@ -163,19 +146,25 @@ function subscriptionRoot(
   return {
     ...config,
     subscribe(source, args, context, info) {
+      const start = (execution: Execution): unknown => {
+        if (execution.rejection !== undefined) throw execution.rejection;
+        const at = execution.expiresAt;
+        const stream = subscribe(source, args, context, info);
+        if (at === undefined) return stream;
+        const limit = (value: unknown): unknown => (isAsyncIterable(value) ? untilExpiry<unknown>(value, at, () => EXPIRED) : value);
+        return stream instanceof Promise ? stream.then(limit) : limit(stream);
+      };
       const execution = executionOf(context, info);
-      if (execution.rejection !== undefined) throw execution.rejection;
-      const at = execution.plan.guarded ? expiryOf(execution.result, execution.skew) : undefined;
-      const stream = subscribe(source, args, context, info);
-      if (at === undefined) return stream;
-      const limit = (value: unknown): unknown => (isAsyncIterable(value) ? untilExpiry<unknown>(value, at, () => EXPIRED) : value);
-      return stream instanceof Promise ? stream.then(limit) : limit(stream);
+      return execution instanceof Promise ? execution.then(start) : start(execution);
     },
     resolve(source, args, context, info) {
       if (source === EXPIRED) throw expiredError();
+      const run = (execution: Execution): unknown => {
+        if (execution.rejection !== undefined) throw execution.rejection;
+        return resolve(source, args, context, info);
+      };
       const execution = executionOf(context, info);
-      if (execution.rejection !== undefined) throw execution.rejection;
-      return resolve(source, args, context, info);
+      return execution instanceof Promise ? execution.then(run) : run(execution);
     },
   };
 }
@@ -184,55 +173,26 @@ function decideExecution(
   context: object,
   info: GraphQLResolveInfo,
   configured: ClerkAuth | undefined,
-  rules: ReturnType<typeof compileRules>,
+  rules: SchemaRules,
   rejectUnauthorized: boolean,
-): Execution {
-  const state = stateOf(context);
-  const clerkAuth = configured ?? state?.clerkAuth;
-  const result = state?.result ?? resultFromContext(context);
-  const check = clerkAuth ? clerkAuth.check.bind(clerkAuth, result) : (requirement: Parameters<typeof checkRequirement>[1]) => checkRequirement(result, requirement);
-  const plan = planOperation({
+): Execution | Promise<Execution> {
+  const found = clerkStateOf(context);
+  if (found === undefined) throw missingContext();
+  const state = configured !== undefined && found.clerkAuth !== configured ? { ...found, clerkAuth: configured } : found;
+  const decided = decideOperation({
     rules,
     operation: info.operation,
     fragments: info.fragments as Readonly<Record<string, FragmentDefinitionNode | undefined>>,
     variables: variablesOf(info),
-    check,
+    rejectUnauthorized,
+    state,
   });
-  const decision = decide(plan, info.operation, rejectUnauthorized);
-  const rejection = decision === 'reject' ? strongest(rejectionErrors(plan)) : undefined;
-  return { plan, decision, rejection, result, skew: clerkAuth?.config.clockSkewInMs ?? 5000 };
-}
-
-/** A context built without `createClerkGraphQLContext` but carrying Clerk's auth object as `auth`. */
-function resultFromContext(context: object): AuthenticateResult {
-  const { auth, signedOutReason } = context as { auth?: ClerkAuthObject; signedOutReason?: SignedOutReason | null };
-  if (typeof auth !== 'object' || auth === null || typeof auth.isAuthenticated !== 'boolean') throw missingContext();
-  if (auth.isAuthenticated) return { auth, reason: null };
-  return { auth, reason: signedOutReason ?? SignedOutReason.TokenMissing };
+  const withRejection = (d: Decided): Execution => ({ ...d, rejection: d.decision === 'reject' ? strongest(rejectionErrors(d.plan)) : undefined });
+  return decided instanceof Promise ? decided.then(withRejection) : withRejection(decided);
 }
 
 function strongest(errors: readonly GraphQLError[]): GraphQLError | undefined {
   return errors.find((error) => error.extensions.http !== undefined) ?? errors[0];
-}
-
-/**
- * Variable values as `@skip`/`@include` see them: graphql 16 (and graphql-tools' executor) hand
- * resolvers the coerced map; graphql 17 wraps it as `{ sources, coerced }`.
- */
-function variablesOf(info: GraphQLResolveInfo): Readonly<Record<string, unknown>> {
-  const values = info.variableValues as unknown as Record<string, unknown>;
-  const declared = new Set(info.operation.variableDefinitions?.map((definition) => definition.variable.name.value));
-  if (
-    !declared.has('coerced') &&
-    !declared.has('sources') &&
-    typeof values.coerced === 'object' &&
-    values.coerced !== null &&
-    typeof values.sources === 'object' &&
-    values.sources !== null
-  ) {
-    return values.coerced as Record<string, unknown>;
-  }
-  return values;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

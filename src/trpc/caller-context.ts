@@ -1,17 +1,15 @@
 import {
   checkRequirement,
-  createClerkAuth,
+  requestAuth,
+  resolveClerkAuth,
+  secretKeyRequiredClient,
+  settledRequestAuth,
   SignedOutReason,
-  type ClerkAuth,
   type ClerkAuthObject,
-  type ClerkAuthOptions,
+  type ClerkAuthSource,
   type ClerkClient,
-} from '../core/index.js';
-import { buildContext, isClerkAuth, type ClerkContext } from './context.js';
-import { credentialTimes } from './state.js';
-import { secretKeyRequiredClient } from '../core/clerk-client.js';
-
-const ANY = { acceptsToken: 'any' } as const;
+} from '../core/internal.js';
+import { buildContext, type ClerkContext } from './context.js';
 
 /**
  * Builds a tRPC context from a bare token, verified exactly as a request's would be: for
@@ -31,11 +29,11 @@ const ANY = { acceptsToken: 'any' } as const;
  * expect(await caller.whoami()).toMatchObject({ userId: 'user_1' });
  * ```
  */
-export async function clerkContextFromToken(token: string | null | undefined, source?: ClerkAuth | ClerkAuthOptions): Promise<ClerkContext> {
-  const clerkAuth = isClerkAuth(source) ? source : createClerkAuth(source);
-  const result = await clerkAuth.authenticate(token ?? null, ANY);
-  const times = credentialTimes(result);
-  return buildContext(clerkAuth, result, times?.expiresAt ?? null, null);
+export async function clerkContextFromToken(token: string | null | undefined, source?: ClerkAuthSource): Promise<ClerkContext> {
+  const { clerkAuth } = resolveClerkAuth(source, [], 'clerkContextFromToken');
+  const request = requestAuth(clerkAuth, token ?? null);
+  const session = await request.session();
+  return buildContext(clerkAuth, request, session, null);
 }
 
 /**
@@ -66,8 +64,14 @@ export interface ClerkContextFromAuthOptions {
  */
 export function clerkContextFromAuth(auth: ClerkAuthObject, options: ClerkContextFromAuthOptions = {}): ClerkContext {
   const reason = auth.isAuthenticated ? null : (options.signedOutReason ?? SignedOutReason.TokenMissing);
-  const claims = auth.isAuthenticated && auth.tokenType === 'session_token' ? auth.sessionClaims : null;
-  const deadline = typeof claims?.exp === 'number' ? claims.exp * 1000 + 5000 : null;
-  const source = { check: checkRequirement, clerk: options.clerk ?? secretKeyRequiredClient(' (pass `clerk` to clerkContextFromAuth)') };
-  return buildContext(source, { auth, reason }, deadline, null);
+  const skew = 5000; // Clerk's default clock skew
+  const source = {
+    check: checkRequirement,
+    clerk: options.clerk ?? secretKeyRequiredClient(' (pass `clerk` to clerkContextFromAuth)'),
+    config: { clockSkewInMs: skew },
+  };
+  const request = settledRequestAuth({ auth, reason }, skew);
+  // A settled request auth answers synchronously: nothing is verified here.
+  const session = request.session() as Awaited<ReturnType<typeof request.session>>;
+  return buildContext(source, request, session, null);
 }

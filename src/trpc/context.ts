@@ -1,17 +1,19 @@
-import { signedOutAuthObject } from '@clerk/backend/internal';
 import {
   ClerkAuthConfigError,
-  createClerkAuth,
-  SignedOutReason,
+  requestAuth,
+  resolveClerkAuth,
+  ResponseChallenge,
+  type AuthenticateInput,
   type AuthenticateResult,
   type ClerkAuth,
-  type ClerkAuthOptions,
+  type ClerkAuthSource,
   type ClerkClient,
   type NodeLikeRequest,
+  type RequestAuth,
   type SignedInAuthObject,
   type SignedOutAuthObject,
-} from '../core/index.js';
-import { authenticateSettled } from '../core/create-clerk-auth.js';
+  type SignedOutReason,
+} from '../core/internal.js';
 import { CLERK_STATE, credentialTimes, type ContextState, type ResponseSink } from './state.js';
 import { asWebSocket, scheduleReconnectNotice, type WebSocketEncoder } from './websocket.js';
 
@@ -69,7 +71,7 @@ export interface ClerkContextAdapterOptions {
  *
  * @example
  * ```ts
- * createClerkContext(clerkAuth, { webSocketRefreshMs: 10_000 });
+ * createClerkContext({ clerkAuth, webSocketRefreshMs: 10_000 });
  * ```
  */
 export interface ClerkContextOptions {
@@ -101,20 +103,23 @@ export interface ClerkContextFactory {
   readonly clerkAuth: ClerkAuth;
 }
 
-const ANY = { acceptsToken: 'any' } as const;
-
 /**
  * Creates the tRPC `createContext` function: it reads the caller's credential (the
  * `Authorization: Bearer` header, a same-origin `__session` cookie, or — for WebSocket and SSE
- * clients — `connectionParams.token`), verifies it once per request however many calls a batch
+ * clients — `connectionParams`), verifies a session token once per request however many calls a batch
  * holds, and returns `{ auth, clerk, signedOutReason }`. It never throws for a missing or bad token:
- * the context is signed out with a reason, and guards answer 401.
+ * the context is signed out with a reason, and guards answer 401 (or 400 for a malformed or doubled
+ * credential).
  *
- * Pass nothing (configuration from `CLERK_*` environment variables), `createClerkAuth` options, or
- * a `ClerkAuth` you already use elsewhere. Invalid configuration throws here, at startup.
+ * `ctx.auth` is Clerk's default view, the session. A machine token (M2M, API key, OAuth) is verified
+ * only when a guard that accepts its kind asks (`machineProcedure`, `authorize({ token })`), so an
+ * opaque token sent to a public procedure costs no Backend API call.
  *
- * @param source - A `ClerkAuth`, or options for `createClerkAuth`.
- * @param options - WebSocket refresh settings.
+ * Pass nothing (configuration from `CLERK_*` environment variables), `createClerkAuth` options (plus
+ * the WebSocket settings below), a `ClerkAuth` you already use elsewhere, or `{ clerkAuth, ... }`.
+ * Invalid configuration throws here, at startup.
+ *
+ * @param source - A `ClerkAuth`, or options: Clerk's, `clerkAuth`, `webSocketRefreshMs`, `webSocketEncoder`.
  *
  * @example
  * ```ts
@@ -140,80 +145,61 @@ const ANY = { acceptsToken: 'any' } as const;
  *
  * @see https://trpc.io/docs/server/context
  */
-export function createClerkContext(source?: ClerkAuth | ClerkAuthOptions, options: ClerkContextOptions = {}): ClerkContextFactory {
-  const clerkAuth = isClerkAuth(source) ? source : createClerkAuth(source);
-  const refreshMs = options.webSocketRefreshMs ?? 5000;
+export function createClerkContext(source?: ClerkAuthSource<ClerkContextOptions>): ClerkContextFactory {
+  const { clerkAuth, own } = resolveClerkAuth<ClerkContextOptions>(source, ['webSocketRefreshMs', 'webSocketEncoder'], 'createClerkContext');
+  const refreshMs = own.webSocketRefreshMs ?? 5000;
   if (refreshMs !== false && !(typeof refreshMs === 'number' && Number.isFinite(refreshMs) && refreshMs >= 0)) {
     throw new ClerkAuthConfigError(`\`webSocketRefreshMs\` must be a non-negative number of milliseconds or false; got ${String(refreshMs)}.`);
   }
+  const encoder = own.webSocketEncoder;
 
   async function createContext(opts: ClerkContextAdapterOptions): Promise<ClerkContext> {
-    const settled = authenticateAdapterRequest(clerkAuth, opts);
-    const result = settled instanceof Promise ? await settled : settled;
-    const times = credentialTimes(result);
+    const request = requestAuth(clerkAuth, adapterInput(opts));
+    const settled = request.session();
+    const session = settled instanceof Promise ? await settled : settled;
     const ws = asWebSocket(opts.res);
-    if (ws !== null && times !== null && refreshMs !== false) scheduleReconnectNotice(ws, times, refreshMs, options.webSocketEncoder);
-    return buildContext(clerkAuth, result, times?.expiresAt ?? null, responseSink(opts));
+    if (ws !== null && refreshMs !== false) {
+      const times = credentialTimes(session);
+      if (times !== null) scheduleReconnectNotice(ws, times, refreshMs, encoder);
+    }
+    return buildContext(clerkAuth, request, session, responseSink(opts));
   }
   return Object.assign(createContext, { clerkAuth });
 }
 
-/** Whether `value` is a `ClerkAuth` rather than options for one. @internal */
-export function isClerkAuth(value: unknown): value is ClerkAuth {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as ClerkAuth).authenticate === 'function' &&
-    typeof (value as ClerkAuth).check === 'function'
-  );
-}
-
 /**
- * The context for a verified result: `auth` is its session view, the state keeps the result itself
- * for guards that accept machine tokens.
+ * The context for a request: `auth` is the session view, the state keeps the request's credential for
+ * guards that accept other token kinds.
  *
  * @internal
  */
 export function buildContext(
-  clerkAuth: Pick<ClerkAuth, 'check'> & { clerk: ClerkClient },
-  result: AuthenticateResult,
-  deadline: number | null,
+  clerkAuth: Pick<ClerkAuth, 'check' | 'clerk'> & { config: Pick<ClerkAuth['config'], 'clockSkewInMs'> },
+  request: RequestAuth,
+  session: AuthenticateResult,
   sink: ResponseSink | null,
 ): ClerkContext {
-  const session = sessionView(result);
-  const state: ContextState = { result, view: session.auth, check: (r, requirement) => clerkAuth.check(r, requirement), deadline, sink };
-  return { auth: session.auth, clerk: clerkAuth.clerk, signedOutReason: session.reason, [CLERK_STATE]: state } as ClerkContext;
-}
-
-function sessionView(result: AuthenticateResult): { auth: SignedInAuthObject | SignedOutAuthObject; reason: SignedOutReason | null } {
-  const { auth } = result;
-  if (auth.tokenType === 'session_token') return { auth, reason: result.reason };
-  return { auth: signedOutAuthObject(), reason: result.reason ?? SignedOutReason.TokenTypeMismatch };
+  const auth = session.auth as SignedInAuthObject | SignedOutAuthObject;
+  const state: ContextState = {
+    request,
+    view: auth,
+    admitted: new WeakSet(),
+    check: (r, requirement) => clerkAuth.check(r, requirement),
+    clockSkewInMs: clerkAuth.config.clockSkewInMs,
+    sink,
+  };
+  return { auth, clerk: clerkAuth.clerk, signedOutReason: session.reason, [CLERK_STATE]: state } as ClerkContext;
 }
 
 /**
- * One credential per request: `connectionParams.token` (WebSocket and SSE clients, which cannot set
- * headers), else the request itself. A request that carries both an `Authorization` header and a
- * `connectionParams` token is refused rather than silently reading one of them.
+ * Where the adapter's credential is: `connectionParams` (WebSocket and SSE clients, which cannot set
+ * headers) next to the request itself; the core's one reader applies one rule to both (a params token
+ * and a different header token are refused as two credentials).
  */
-function authenticateAdapterRequest(clerkAuth: ClerkAuth, opts: ClerkContextAdapterOptions): AuthenticateResult | Promise<AuthenticateResult> {
+function adapterInput(opts: ClerkContextAdapterOptions): AuthenticateInput {
   const params = opts.info?.connectionParams;
-  const paramToken = params != null && Object.prototype.hasOwnProperty.call(params, 'token') ? params.token : undefined;
-  if (typeof paramToken === 'string' && paramToken.trim() !== '') {
-    if (hasAuthorizationHeader(opts.req)) {
-      return { auth: signedOutAuthObject(), reason: SignedOutReason.MultipleAuthorizationHeaders };
-    }
-    return authenticateSettled(clerkAuth, paramToken, ANY);
-  }
-  return authenticateSettled(clerkAuth, opts.req, ANY);
-}
-
-function hasAuthorizationHeader(req: Request | NodeLikeRequest | undefined): boolean {
-  if (req == null) return false;
-  const headers = req.headers as Headers | NodeLikeRequest['headers'] | undefined;
-  if (headers == null) return false;
-  if (typeof (headers as Headers).has === 'function') return (headers as Headers).has('authorization');
-  return (headers as NodeLikeRequest['headers']).authorization !== undefined;
+  if (params != null) return { connectionParams: params, request: opts.req ?? null };
+  return opts.req ?? null;
 }
 
 interface NodeResponseLike {
@@ -234,11 +220,12 @@ function responseSink(opts: ClerkContextAdapterOptions): ResponseSink | null {
     };
   }
   if (set === null) return null;
-  return { set, challenge: 'none', status: null, eventStream: acceptsEventStream(opts.req) };
+  return { set, challenge: new ResponseChallenge(), eventStream: acceptsEventStream(opts.req) };
 }
 
-function acceptsEventStream(req: Request | NodeLikeRequest): boolean {
-  const headers = req.headers as Headers | NodeLikeRequest['headers'];
+function acceptsEventStream(req: Request | NodeLikeRequest | undefined): boolean {
+  const headers = req?.headers as Headers | NodeLikeRequest['headers'] | undefined;
+  if (headers == null) return false;
   const accept = typeof (headers as Headers).get === 'function' ? (headers as Headers).get('accept') : (headers as NodeLikeRequest['headers']).accept;
   return (Array.isArray(accept) ? accept.join(',') : (accept ?? '')).toLowerCase().includes('text/event-stream');
 }

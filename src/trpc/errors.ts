@@ -1,51 +1,37 @@
 import { TRPCError } from '@trpc/server';
-import type { ClerkApiUnavailableError, ClerkAuthError, ForbiddenError, UnauthenticatedError } from '../core/index.js';
+import { isClerkAuthError, type DenialError } from '../core/internal.js';
 import type { ResponseSink } from './state.js';
 
-/** A core error a guard can fail with. @internal */
-export type GuardError = UnauthenticatedError | ForbiddenError | ClerkApiUnavailableError;
+/** tRPC's code for each denial; tRPC turns it into the HTTP status (a mixed batch answers 207). */
+const TRPC_CODE = {
+  INVALID_REQUEST: 'BAD_REQUEST',
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  CLERK_API_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+} as const satisfies Record<DenialError['code'], TRPCError['code']>;
 
 /**
- * Turns a core error into the `TRPCError` the client gets, and sets the response headers that go
- * with it where the transport exposes them:
- * - `UnauthenticatedError` → `UNAUTHORIZED` (401) + `WWW-Authenticate: Bearer …` (RFC 6750);
- * - `ForbiddenError` → `FORBIDDEN` (403) + `WWW-Authenticate: Bearer error="insufficient_scope"`,
- *   unless a 401 challenge is already set (a batch answers one header for many calls);
- * - `ClerkApiUnavailableError` → `SERVICE_UNAVAILABLE` (503) + `Retry-After`: the token could not be
- *   checked, which is not the caller's fault, so they are told to retry rather than to sign in again.
+ * Turns a core denial into the `TRPCError` the client gets, and writes the response headers of the
+ * request's challenge so far where the transport exposes them: the core's `challengeOf` over every
+ * denial of the request (a batch answers one set of headers for many calls), so a 401's
+ * `WWW-Authenticate` is never replaced by a later 403's, and a 503 adds `Retry-After`.
  *
- * The core error is the `cause`; its message (which never contains a token) is the message.
+ * - `InvalidRequestError` → `BAD_REQUEST` (400, `invalid_request`): several credentials or a malformed one;
+ * - `UnauthenticatedError` → `UNAUTHORIZED` (401, `Bearer` / `invalid_token`);
+ * - `ForbiddenError` → `FORBIDDEN` (403, `insufficient_scope`);
+ * - `ClerkApiUnavailableError` → `SERVICE_UNAVAILABLE` (503, `Retry-After`).
+ *
+ * The core error is the `cause` (recognised by its `code`: it may come from another build of the
+ * package); its message, which never contains a token, is the message.
  *
  * @internal
  */
-export function toTRPCError(error: GuardError, sink: ResponseSink | null): TRPCError {
-  // Discriminated by the stable `code`, not `instanceof`: the error may come from another copy of
-  // the core (a `ClerkAuth` built by the CJS build, guards running from the ESM build).
-  switch (error.code) {
-    case 'UNAUTHENTICATED': {
-      if (sink) {
-        sink.set('WWW-Authenticate', (error as UnauthenticatedError).wwwAuthenticate);
-        sink.challenge = 'invalid_token';
-        sink.status = 401;
-      }
-      return new TRPCError({ code: 'UNAUTHORIZED', message: error.message, cause: error });
-    }
-    case 'FORBIDDEN': {
-      if (sink && sink.challenge === 'none') {
-        sink.set('WWW-Authenticate', (error as ForbiddenError).wwwAuthenticate);
-        sink.challenge = 'insufficient_scope';
-        sink.status = 403;
-      }
-      return new TRPCError({ code: 'FORBIDDEN', message: error.message, cause: error });
-    }
-    default: {
-      if (sink) {
-        sink.set('Retry-After', String((error as ClerkApiUnavailableError).retryAfterSeconds ?? 1));
-        sink.status ??= 503;
-      }
-      return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: error.message, cause: error });
-    }
+export function toTRPCError(error: DenialError, sink: ResponseSink | null): TRPCError {
+  if (sink !== null) {
+    const { headers } = sink.challenge.add(error);
+    for (const name in headers) sink.set(name, headers[name] as string);
   }
+  return new TRPCError({ code: TRPC_CODE[error.code] ?? 'FORBIDDEN', message: error.message, cause: error });
 }
 
 /**
@@ -58,10 +44,9 @@ export function toTRPCError(error: GuardError, sink: ResponseSink | null): TRPCE
  */
 export function mapSecretKeyRequired(error: TRPCError): TRPCError {
   const cause = error.cause;
-  if (error.code !== 'INTERNAL_SERVER_ERROR' || !(cause instanceof Error)) return error;
-  const code = (cause as Partial<ClerkAuthError>).code;
-  if (code === 'CLERK_SECRET_KEY_REQUIRED') return new TRPCError({ code: 'NOT_IMPLEMENTED', message: cause.message, cause });
+  if (error.code !== 'INTERNAL_SERVER_ERROR' || !isClerkAuthError(cause)) return error;
+  if (cause.code === 'CLERK_SECRET_KEY_REQUIRED') return new TRPCError({ code: 'NOT_IMPLEMENTED', message: cause.message, cause });
   // `ctx.clerk` timed out: the Backend API is slow or down; the caller may retry.
-  if (code === 'CLERK_API_UNAVAILABLE') return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: cause.message, cause });
+  if (cause.code === 'CLERK_API_UNAVAILABLE') return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: cause.message, cause });
   return error;
 }

@@ -1,9 +1,15 @@
-import { signedOutAuthObject } from '@clerk/backend/internal';
 import type { TRPCError } from '@trpc/server';
-import { UnauthenticatedError, SignedOutReason, type AuthRequirement, type ClerkAuthObject } from '../core/index.js';
+import {
+  expiryOf,
+  SignedOutReason,
+  UnauthenticatedError,
+  validateRequirement,
+  type AuthenticateResult,
+  type AuthRequirement,
+  type ClerkAuthObject,
+} from '../core/internal.js';
 import { mapSecretKeyRequired, toTRPCError } from './errors.js';
 import { endAtDeadline } from './expiry.js';
-import { validateRequirement } from '../core/requirement.js';
 import { stateOf, type ContextLike, type ContextState } from './state.js';
 
 /** The part of tRPC's middleware options a guard uses. @internal */
@@ -21,18 +27,20 @@ export interface GuardOptions {
 export type GuardResult = { ok: true; data: unknown; readonly marker: unknown } | { ok: false; error: TRPCError; readonly marker: unknown };
 
 /**
- * Admits the context's credential for a requirement or throws the `TRPCError` to answer: the
- * requirement must hold (`checkRequirement`, with the instance's `appRoleClaim`), and the credential
- * must still be within its lifetime — a WebSocket context outlives the token it was opened with.
+ * Admits the request's credential for a requirement or throws the `TRPCError` to answer. The
+ * credential is asked for as the requirement's token kinds see it — an opaque machine token is sent
+ * to the Backend API only here, and only when its kind is accepted — and as it counts now: a
+ * WebSocket context outlives the token it was opened with, so an expired one is signed out.
  *
- * @returns The auth object the requirement admitted (a session, or a machine for `token` kinds).
+ * @returns The result the requirement admitted (a session, or a machine for `token` kinds).
  * @internal
  */
-export function admit(state: ContextState, requirement: AuthRequirement): ClerkAuthObject {
-  const check = state.check(state.result, requirement);
+export async function admit(state: ContextState, requirement: AuthRequirement): Promise<AuthenticateResult> {
+  const asked = state.request.accepting(requirement.token ?? 'session_token');
+  const result = asked instanceof Promise ? await asked : asked;
+  const check = state.check(result, requirement);
   if (!check.ok) throw toTRPCError(check.error, state.sink);
-  if (state.deadline !== null && Date.now() > state.deadline) throw expired(state);
-  return state.result.auth;
+  return result;
 }
 
 function expired(state: ContextState): TRPCError {
@@ -68,25 +76,36 @@ export function guardMiddleware(requirement: AuthRequirement | null, withMeta: b
   return async function clerkGuard(opts: GuardOptions): Promise<GuardResult> {
     const { ctx } = opts;
     const state = stateOf(ctx);
-    const admitted = requirement === null ? null : admit(state, requirement);
+    const admitted = requirement === null ? null : await admit(state, requirement);
     const fromMeta = withMeta ? metaRequirement(opts.meta) : null;
-    if (fromMeta !== null) admit(state, fromMeta);
-    const guarded = admitted !== null || fromMeta !== null;
+    const metaAdmitted = fromMeta === null ? null : await admit(state, fromMeta);
+    const guard = admitted ?? metaAdmitted;
 
     let result: GuardResult;
-    if (admitted !== null && admitted !== ctx.auth) result = await opts.next({ ctx: { auth: admitted } });
-    else if (admitted === null && state.deadline !== null && Date.now() > state.deadline && ctx.auth.isAuthenticated) {
+    let session: AuthenticateResult | null;
+    if (admitted !== null && admitted.auth !== ctx.auth) {
+      state.admitted.add(admitted.auth);
+      result = await opts.next({ ctx: { auth: admitted.auth } });
+    } else if (guard === null && ctx.auth.isAuthenticated && (session = expiredSession(state)) !== null) {
       // A long-lived context (WebSocket) whose credential expired: unguarded procedures see it signed out.
-      result = await opts.next({ ctx: { auth: signedOutAuthObject(), signedOutReason: SignedOutReason.TokenExpired } });
+      state.admitted.add(session.auth);
+      result = await opts.next({ ctx: { auth: session.auth, signedOutReason: SignedOutReason.TokenExpired } });
     } else result = await opts.next();
 
     if (!result.ok) {
       const error = mapSecretKeyRequired(result.error);
       return error === result.error ? result : { ...result, error };
     }
-    if (guarded && opts.type === 'subscription' && state.deadline !== null) {
-      return { ...result, data: endAtDeadline(result.data, state.deadline, () => expired(state)) };
+    const deadline = guard === null ? undefined : expiryOf(guard, state.clockSkewInMs);
+    if (opts.type === 'subscription' && deadline !== undefined) {
+      return { ...result, data: endAtDeadline(result.data, deadline, () => expired(state)) };
     }
     return result;
   };
+}
+
+/** The signed-out session of a context whose credential expired since it was built, else `null`. */
+function expiredSession(state: ContextState): AuthenticateResult | null {
+  const session = state.request.session();
+  return !(session instanceof Promise) && session.reason === SignedOutReason.TokenExpired ? session : null;
 }

@@ -35,6 +35,7 @@ export interface ClerkResponseMetaOptions {
 export function clerkResponseMeta(opts: ClerkResponseMetaOptions): { status?: number } {
   if (opts.type !== 'subscription' || opts.ctx === null || typeof opts.ctx !== 'object') return {};
   const sink = (opts.ctx as ContextLike)[CLERK_STATE]?.sink;
-  if (!sink || sink.status === null || sink.eventStream) return {};
-  return { status: sink.status };
+  const challenge = sink?.challenge.challenge;
+  if (!sink || !challenge || sink.eventStream) return {};
+  return { status: challenge.status };
 }

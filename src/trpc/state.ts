@@ -1,11 +1,14 @@
 import {
   checkRequirement,
+  settledRequestAuth,
   SignedOutReason,
   type AuthCheck,
   type AuthenticateResult,
   type AuthRequirement,
   type ClerkAuthObject,
-} from '../core/index.js';
+  type RequestAuth,
+  type ResponseChallenge,
+} from '../core/internal.js';
 
 /**
  * Where a context keeps what the guards need beyond `ctx.auth`. A registered symbol, so that a
@@ -16,29 +19,27 @@ import {
  */
 export const CLERK_STATE: unique symbol = Symbol.for('clerk-api-auth/trpc.state');
 
-/** Which challenge a response already carries: a 401 one wins over a 403 one. @internal */
-export type Challenge = 'none' | 'insufficient_scope' | 'invalid_token';
-
-/** Writes response headers where the transport exposes them (fetch `resHeaders`, Node `res`). @internal */
+/** Writes response headers where the transport exposes them (fetch `resHeaders`, Node `res`, Fastify `reply`). @internal */
 export interface ResponseSink {
   set(name: string, value: string): void;
-  challenge: Challenge;
-  /** The HTTP status of the most telling guard failure of this request (401 over 403 over 503), if any. */
-  status: number | null;
+  /** The denials of this request so far, and the challenge they add up to (the core's one precedence). */
+  readonly challenge: ResponseChallenge;
   /** Whether the client reads Server-Sent Events (`Accept: text/event-stream`), as EventSource does. */
   readonly eventStream: boolean;
 }
 
 /** What a context carries for the guards. @internal */
 export interface ContextState {
-  /** The credential as verified, whatever its kind (`acceptsToken: 'any'`). */
-  readonly result: AuthenticateResult;
-  /** The object put in `ctx.auth`: the session view of `result`. */
+  /** The request's credential, verified only as far as the guards ask. */
+  readonly request: RequestAuth;
+  /** The object put in `ctx.auth` (the session view). */
   readonly view: ClerkAuthObject;
+  /** Auth objects guards admitted and put in `ctx.auth` for the rest of the chain. */
+  readonly admitted: WeakSet<object>;
   /** `checkRequirement` with the instance's `appRoleClaim`. */
   readonly check: (result: AuthenticateResult, requirement: AuthRequirement) => AuthCheck;
-  /** Epoch ms after which the credential no longer counts (`exp` + clock skew), or `null`. */
-  readonly deadline: number | null;
+  /** The clock skew expiry is computed with. */
+  readonly clockSkewInMs: number;
   /** Response headers, or `null` where the transport has none (WebSocket, `createCaller`). */
   readonly sink: ResponseSink | null;
 }
@@ -61,15 +62,15 @@ const DEFAULT_SKEW_MS = 5000;
  */
 export function stateOf(ctx: ContextLike): ContextState {
   const stored = ctx[CLERK_STATE];
-  if (stored !== undefined && (ctx.auth === stored.view || ctx.auth === stored.result.auth)) return stored;
+  if (stored !== undefined && (ctx.auth === stored.view || stored.admitted.has(ctx.auth))) return stored;
   const auth = ctx.auth;
   const reason = ctx.signedOutReason ?? (auth.isAuthenticated ? null : SignedOutReason.TokenMissing);
-  const times = sessionTimes(auth);
   return {
-    result: { auth, reason },
+    request: settledRequestAuth({ auth, reason }, DEFAULT_SKEW_MS),
     view: auth,
+    admitted: new WeakSet(),
     check: checkRequirement,
-    deadline: times === null ? null : times.expiresAt + DEFAULT_SKEW_MS,
+    clockSkewInMs: DEFAULT_SKEW_MS,
     sink: null,
   };
 }
@@ -78,14 +79,6 @@ export function stateOf(ctx: ContextLike): ContextState {
 export interface CredentialTimes {
   issuedAt: number | null;
   expiresAt: number;
-}
-
-/** Issue and expiry times of a session token, from its verified claims. */
-function sessionTimes(auth: ClerkAuthObject): CredentialTimes | null {
-  if (!auth.isAuthenticated || auth.tokenType !== 'session_token') return null;
-  const { exp, iat } = auth.sessionClaims;
-  if (typeof exp !== 'number') return null;
-  return { expiresAt: exp * 1000, issuedAt: typeof iat === 'number' ? iat * 1000 : null };
 }
 
 /**

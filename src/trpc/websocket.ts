@@ -1,4 +1,4 @@
-import { runAt } from './expiry.js';
+import { runAt } from '../core/internal.js';
 import type { CredentialTimes } from './state.js';
 
 /** The part of a `ws` WebSocket this module uses. @internal */

@@ -2,7 +2,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { GraphQLObjectType, GraphQLString, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { ClerkAuthObject, ClerkClient, SignedOutReason } from 'clerk-api-auth';
+import type { ClerkAuthObject, ClerkClient, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
 import {
   clerkDirectiveTransformer,
   createClerkGraphQLContext,
@@ -14,7 +14,7 @@ import {
 describe('clerk-api-auth/graphql types', () => {
   it('useClerk is a Yoga plugin that adds ClerkGraphQLContext', () => {
     expectTypeOf(useClerk).returns.toEqualTypeOf<Plugin<ClerkGraphQLContext>>();
-    expectTypeOf<ClerkGraphQLContext['auth']>().toEqualTypeOf<ClerkAuthObject>();
+    expectTypeOf<ClerkGraphQLContext['auth']>().toEqualTypeOf<SignedInAuthObject | SignedOutAuthObject>();
     expectTypeOf<ClerkGraphQLContext['clerk']>().toEqualTypeOf<ClerkClient>();
     expectTypeOf<ClerkGraphQLContext['signedOutReason']>().toEqualTypeOf<SignedOutReason | null>();
   });

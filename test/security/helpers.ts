@@ -165,7 +165,7 @@ export async function startReferenceApp(
   const accessLogUser: Plugin<ClerkGraphQLContext> = {
     onContextBuilding: () => ({ context }) => {
       const { auth, request } = context as Partial<ClerkGraphQLContext> & { request?: Request };
-      if (request && auth) noteUser(request, auth.isAuthenticated ? (auth.tokenType === 'session_token' ? auth.userId : auth.id) : null);
+      if (request && auth) noteUser(request, auth.userId);
     },
   };
   const yoga = createYoga({

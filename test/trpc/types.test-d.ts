@@ -138,7 +138,7 @@ describe('createClerkContext fits every adapter', () => {
 
   test('it accepts nothing, options, or a ClerkAuth; contexts for createCaller come from a token', () => {
     createClerkContext({ authorizedParties: ['https://app.example.com'] });
-    createClerkContext(createContext.clerkAuth, { webSocketRefreshMs: false });
+    createClerkContext({ clerkAuth: createContext.clerkAuth, webSocketRefreshMs: false });
     expectTypeOf(clerkContextFromToken('token', createContext.clerkAuth)).toEqualTypeOf<Promise<ClerkContext>>();
     router.createCaller({} as ClerkContext);
   });

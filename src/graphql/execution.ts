@@ -1,0 +1,156 @@
+import { versionInfo, type FragmentDefinitionNode, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
+import {
+  ClerkApiUnavailableError,
+  expiryOf,
+  type AuthCheck,
+  type AuthenticateResult,
+  type AuthRequirement,
+  type RequestAuth,
+} from '../core/internal.js';
+import { stateFromAuth, stateOf, type ClerkState } from './context.js';
+import { decide, planOperation, type Decision, type Plan } from './plan.js';
+import type { SchemaRules } from './rules.js';
+
+/**
+ * What one operation was decided: its plan, how it is answered, when the credential the plan admitted
+ * stops counting (a subscription that selects a guarded field ends then), and the machine result a
+ * rule admitted, if any.
+ *
+ * @internal
+ */
+export interface Decided {
+  readonly plan: Plan;
+  readonly decision: Decision;
+  readonly expiresAt: number | undefined;
+}
+
+/** Everything an operation's decision depends on. @internal */
+export interface DecideInput {
+  readonly rules: SchemaRules;
+  readonly operation: OperationDefinitionNode;
+  readonly fragments: Readonly<Record<string, FragmentDefinitionNode | undefined>>;
+  readonly variables: Readonly<Record<string, unknown>> | null | undefined;
+  readonly rejectUnauthorized: boolean;
+  readonly state: ClerkState;
+}
+
+/** Stands for a check whose result is being verified; the plan is made again once it is known. */
+const PENDING: AuthCheck = { ok: false, error: new ClerkApiUnavailableError() };
+
+/**
+ * Decides an operation for the request's credential, before anything runs. Every requirement is
+ * checked against the credential as its token kinds see it (an opaque machine token is verified only
+ * when a selected field's rule accepts its kind) and as it counts now (expired means signed out).
+ * Settles without a promise when every answer is known — the session view always is, by the time
+ * an operation runs — and otherwise waits for the verifications the plan needs, then plans again.
+ *
+ * @internal
+ */
+export function decideOperation(input: DecideInput): Decided | Promise<Decided> {
+  const { request, clerkAuth } = input.state;
+  const skew = clerkAuth.config.clockSkewInMs;
+  const waits: Promise<unknown>[] = [];
+  let expiresAt: number | undefined;
+  const plan = planOperation({
+    rules: input.rules,
+    operation: input.operation,
+    fragments: input.fragments,
+    variables: input.variables,
+    check: (requirement: AuthRequirement) => {
+      const result = asked(request, requirement, waits);
+      if (result === undefined) return PENDING;
+      const check = clerkAuth.check(result, requirement);
+      if (check.ok) expiresAt = earliest(expiresAt, expiryOf(result, skew));
+      return check;
+    },
+  });
+  if (waits.length > 0) return Promise.all(waits).then(() => decideOperation(input));
+  return { plan, decision: decide(plan, input.operation, input.rejectUnauthorized), expiresAt: plan.guarded ? expiresAt : undefined };
+}
+
+function asked(request: RequestAuth, requirement: AuthRequirement, waits: Promise<unknown>[]): AuthenticateResult | undefined {
+  const kinds = requirement.token ?? 'session_token';
+  const now = request.acceptingNow(kinds);
+  if (now === undefined) waits.push(Promise.resolve(request.accepting(kinds)));
+  return now;
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+/** The Clerk state of a context: the one recorded on it, else one read from a Clerk auth object at `auth`. @internal */
+export function clerkStateOf(context: unknown): ClerkState | undefined {
+  if (typeof context !== 'object' || context === null) return undefined;
+  return stateOf(context) ?? stateFromAuth(context);
+}
+
+/**
+ * Variable values as `@skip`/`@include` see them, by graphql's major version — never by the object's
+ * shape, which an operation could imitate by declaring `$coerced` and `$sources`: graphql 17 hands
+ * resolvers `{ sources, coerced }`, graphql 16 (and graphql-tools' executor) the coerced map.
+ *
+ * @internal
+ */
+export function variablesOf(info: GraphQLResolveInfo): Readonly<Record<string, unknown>> {
+  const values = info.variableValues as unknown as Record<string, unknown>;
+  if (versionInfo.major >= 17 && typeof values.coerced === 'object' && values.coerced !== null && 'sources' in values) {
+    return values.coerced as Record<string, unknown>;
+  }
+  return values;
+}
+
+interface Slot<T> {
+  readonly context: object;
+  readonly operation: OperationDefinitionNode;
+  value: T;
+  others?: WeakMap<object, Map<OperationDefinitionNode, { value: T }>>;
+}
+
+/**
+ * One decision per execution, for resolvers: keyed by the execution's own variable-values object
+ * (graphql-js and graphql-tools' executor make a fresh one per execution and hold it only as long as
+ * the execution), checked against the context and the operation. Never keyed by the context object
+ * alone: servers that hand graphql-ws one context object per connection run several operations on
+ * it at once, and one operation's decision must never answer for another's.
+ *
+ * @internal
+ */
+export class PerExecution<T> {
+  private readonly slots = new WeakMap<object, Slot<T>>();
+
+  constructor(private readonly make: (context: object, info: GraphQLResolveInfo) => T) {}
+
+  of(context: object, info: GraphQLResolveInfo): T {
+    const key = info.variableValues as unknown as object;
+    const operation = info.operation;
+    const slot = this.slots.get(key);
+    if (slot !== undefined && slot.context === context && slot.operation === operation) return slot.value;
+    const shared = slot?.others?.get(context)?.get(operation);
+    if (shared !== undefined) return shared.value;
+    const value = this.make(context, info);
+    if (slot === undefined) {
+      this.slots.set(key, { context, operation, value });
+    } else {
+      // The same variables object seen by another execution (an executor that shares it): keep both apart.
+      slot.others ??= new WeakMap();
+      let byOperation = slot.others.get(context);
+      if (byOperation === undefined) slot.others.set(context, (byOperation = new Map()));
+      byOperation.set(operation, { value });
+    }
+    return value;
+  }
+
+  /** Replaces the value kept for this execution (e.g. a promise by what it settled to). */
+  remember(context: object, info: GraphQLResolveInfo, value: T): void {
+    const slot = this.slots.get(info.variableValues as unknown as object);
+    if (slot === undefined) return;
+    if (slot.context === context && slot.operation === info.operation) slot.value = value;
+    else {
+      const shared = slot.others?.get(context)?.get(info.operation);
+      if (shared !== undefined) shared.value = value;
+    }
+  }
+}
