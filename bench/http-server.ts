@@ -15,7 +15,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { createClerkAuth } from 'clerk-api-auth';
-import { clerkProcedures, createClerkContext, type ClerkContext } from 'clerk-api-auth/trpc';
+import { clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
 import { clerkDirectiveTypeDefs, useClerk } from 'clerk-api-auth/graphql';
 
 type Framework = 'node' | 'trpc' | 'graphql';
@@ -52,7 +52,7 @@ function nodeServer() {
 
 function trpcServer() {
   if (variant === 'ours') {
-    const t = initTRPC.context<ClerkContext>().create();
+    const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
     const { protectedProcedure } = clerkProcedures(t);
     const router = t.router({ whoami: protectedProcedure.query(({ ctx }) => ({ userId: ctx.auth.userId, notes })) });
     return createHTTPServer({ router, createContext: createClerkContext({ jwtKey: process.env.CLERK_JWT_KEY }) });

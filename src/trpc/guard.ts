@@ -3,13 +3,13 @@ import {
   expiryOf,
   SignedOutReason,
   UnauthenticatedError,
-  validateRequirement,
   type AuthenticateResult,
   type AuthRequirement,
   type ClerkAuthObject,
 } from '../core/internal.js';
 import { mapSecretKeyRequired, toTRPCError } from './errors.js';
 import { endAtDeadline } from './expiry.js';
+import { checkedRequirement, storedRequirements } from './meta.js';
 import { stateOf, type ContextLike, type ContextState } from './state.js';
 
 /** The part of tRPC's middleware options a guard uses. @internal */
@@ -47,25 +47,29 @@ function expired(state: ContextState): TRPCError {
   return toTRPCError(new UnauthenticatedError(SignedOutReason.TokenExpired), state.sink);
 }
 
-const validated = new WeakSet<object>();
+const NO_REQUIREMENTS: readonly AuthRequirement[] = [];
 
-/** `meta.auth` of a procedure, checked once per requirement object. @internal */
-export function metaRequirement(meta: unknown): AuthRequirement | null {
-  if (meta === null || typeof meta !== 'object') return null;
-  const value = (meta as { auth?: unknown }).auth;
-  if (value === undefined) return null;
-  if (typeof value === 'object' && value !== null && validated.has(value)) return value as AuthRequirement;
-  const requirement = validateRequirement(value, 'meta.auth');
-  validated.add(requirement);
-  return requirement;
+/**
+ * The requirements a procedure's meta adds: those its `.meta({ auth })` calls stored (in order, all
+ * must hold), and a plain `meta.auth` too — which only a call that bypassed the builders' types can
+ * leave there, and which is enforced rather than ignored (a malformed one fails closed).
+ *
+ * @internal
+ */
+export function metaRequirements(meta: unknown): readonly AuthRequirement[] {
+  const stored = storedRequirements(meta);
+  const plain = meta !== null && typeof meta === 'object' ? (meta as { auth?: unknown }).auth : undefined;
+  if (plain === undefined) return stored;
+  return [...stored, checkedRequirement(plain, 'meta.auth')];
 }
 
 /**
  * One guard middleware:
  * - `requirement` (the builder's own: `protectedProcedure`, `machineProcedure`, `authorize()`) is
  *   enforced and the admitted auth object becomes `ctx.auth`, which is what the types promise;
- * - with `withMeta`, the procedure's `.meta({ auth })` is enforced too (it adds to the builder's
- *   requirement, never replaces it, and does not change `ctx.auth`'s type);
+ * - with `withMeta`, the requirements of the procedure's `.meta({ auth })` calls are enforced too,
+ *   each of them (they add to the builder's requirement and to each other, never replace them, and
+ *   do not change `ctx.auth`'s type);
  * - a subscription admitted by a guard ends with `UNAUTHORIZED` when its credential expires, and
  *   an unguarded call on a context whose credential expired sees it signed out (`token-expired`);
  * - a resolver's use of `ctx.clerk` without a secret key answers `NOT_IMPLEMENTED`, not a 500.
@@ -77,8 +81,9 @@ export function guardMiddleware(requirement: AuthRequirement | null, withMeta: b
     const { ctx } = opts;
     const state = stateOf(ctx);
     const admitted = requirement === null ? null : await admit(state, requirement);
-    const fromMeta = withMeta ? metaRequirement(opts.meta) : null;
-    const metaAdmitted = fromMeta === null ? null : await admit(state, fromMeta);
+    const fromMeta = withMeta ? metaRequirements(opts.meta) : NO_REQUIREMENTS;
+    let metaAdmitted: AuthenticateResult | null = null;
+    for (const each of fromMeta) metaAdmitted = await admit(state, each);
     const guard = admitted ?? metaAdmitted;
 
     let result: GuardResult;

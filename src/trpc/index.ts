@@ -3,7 +3,8 @@
  *
  * - `createClerkContext` — `createContext` for every adapter (fetch, standalone, Express, Next.js, WebSocket);
  * - `clerkProcedures(t)` — `publicProcedure`, `protectedProcedure`, `machineProcedure`, `authorize(requirement)`,
- *   and `.meta({ auth })`, with `ctx.auth` narrowed by what each guard admits;
+ *   and `.meta({ auth })` on those builders (requirements add up; checked at startup), with `ctx.auth` narrowed
+ *   by what each guard admits;
  * - `clerkContextFromToken` / `clerkContextFromAuth` — contexts for `createCaller` (tests, server-side calls);
  * - `clerkResponseMeta` — the real HTTP status for subscriptions refused by a guard, for non-EventSource clients.
  *
@@ -27,6 +28,6 @@ export type { ClerkContextFromAuthOptions } from './caller-context.js';
 export { clerkProcedures } from './procedures.js';
 export { clerkResponseMeta } from './response-meta.js';
 export type { ClerkResponseMetaOptions } from './response-meta.js';
-export type { ClerkMeta, ClerkProcedureBuilder, ClerkProcedures, ClerkTRPCRoot } from './procedures.js';
+export type { ClerkMeta, ClerkProcedureBuilder, ClerkProcedureMeta, ClerkProcedures, ClerkTRPCRoot } from './procedures.js';
 export type { AuthForToken } from './requirement.js';
 export type { WebSocketEncoder } from './websocket.js';

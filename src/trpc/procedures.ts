@@ -1,34 +1,65 @@
 import type { TRPCMiddlewareFunction, TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
-import type { AuthenticatedMachineObject, AuthRequirement, ClerkAuthObject, SignedInAuthObject } from '../core/index.js';
+import type { AuthenticatedMachineObject, AuthRequirement, ClerkAuthObject, MachineTokenType, SignedInAuthObject } from '../core/index.js';
+import { clerkBuilder, registerGuard } from './builder.js';
 import { guardMiddleware } from './guard.js';
 import { validateRequirement } from '../core/requirement.js';
 import type { AuthForToken } from './requirement.js';
 
+declare const clerkMetaBrand: unique symbol;
+
 /**
- * The metadata `clerkProcedures` reads: `.meta({ auth: requirement })` guards one procedure with the
- * core's requirement (role, permission, feature, plan, reverification, app role, scope, token kind,
- * predicate). Add it to your own meta type with `&`.
- *
- * It adds to what the builder already requires and leaves `ctx.auth`'s type as the builder set it
- * (meta is a value, not a type): on `protectedProcedure` a `token` other than `'session_token'` can
- * never hold. Use `authorize()` when the requirement should also narrow `ctx.auth`. A malformed
- * `meta.auth` (say `{ rol: … }`) fails closed: the call answers `INTERNAL_SERVER_ERROR`, the resolver
- * never runs.
+ * The meta type to declare on your tRPC instance: `initTRPC.context<…>().meta<ClerkMeta>()`, or
+ * your own meta type `& ClerkMeta`. It has no `auth`, on purpose: on `t.procedure` no guard would
+ * read one, so `t.procedure.meta({ auth })` is a compile error ("'auth' does not exist in type
+ * 'ClerkMeta'"). Requirements go on the builders of `clerkProcedures(t)`, whose meta type adds
+ * `auth` (see `ClerkProcedureMeta`). `clerkProcedures(t)` refuses a `t` whose meta type would
+ * accept an `auth` key (no meta type at all, an index signature, or an `auth` of its own).
  *
  * @example
  * ```ts
  * const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
  * const { protectedProcedure } = clerkProcedures(t);
  * const createNote = protectedProcedure.meta({ auth: { permission: 'org:notes:create' } }).mutation(() => 'ok');
+ * t.procedure.meta({ auth: { role: 'org:admin' } }); // compile error: t.procedure enforces nothing
  * ```
  */
 export interface ClerkMeta {
-  /** What the caller needs, on top of what the procedure builder already requires. */
-  auth?: AuthRequirement;
+  /** A brand: it makes TypeScript check `.meta({ … })` on `t.procedure` for unknown keys such as `auth`. Never set it. */
+  readonly [clerkMetaBrand]?: never;
 }
 
 /**
- * A procedure builder as `t.procedure` is, with context overrides.
+ * The meta type of the builders `clerkProcedures(t)` returns: yours, plus `auth`.
+ *
+ * `.meta({ auth: requirement })` guards the procedure with the core's requirement (role,
+ * permission, feature, plan, reverification, app role, scope, token kind, predicate), on top of
+ * what the builder already requires. Requirements add up: each `.meta({ auth })` in a chain must
+ * hold (AND), and none can be removed or replaced (tRPC merges meta shallowly; these builders
+ * keep every requirement under a key of their own). Each is checked when the procedure is built:
+ * a malformed one (`{ rol: … }`), `auth: undefined`, or one that no token the builder admits can
+ * meet (a `token` other than `'session_token'` on `protectedProcedure`; no `token` — which means a
+ * session — on `machineProcedure`) throws `ClerkAuthConfigError` at startup.
+ *
+ * Meta is a value, not a type: `ctx.auth` keeps the type the builder gave it. Use `authorize()`
+ * when the requirement should also narrow `ctx.auth`. `auth` is consumed by the builder: it is not
+ * in the procedure's `_def.meta` for other middlewares to read.
+ *
+ * @example
+ * ```ts
+ * const createNote = protectedProcedure
+ *   .meta({ auth: { role: 'org:admin' } })
+ *   .meta({ auth: { permission: 'org:notes:create' } }) // both must hold
+ *   .mutation(() => 'ok');
+ * ```
+ */
+export type ClerkProcedureMeta<TMeta> = TMeta & {
+  /** What the caller needs, on top of what the builder and earlier `.meta({ auth })` calls require. */
+  auth?: AuthRequirement;
+};
+
+/**
+ * A procedure builder as `t.procedure` is, with context overrides and `ClerkProcedureMeta` as its
+ * meta type.
  *
  * @example
  * ```ts
@@ -37,7 +68,7 @@ export interface ClerkMeta {
  */
 export type ClerkProcedureBuilder<TContext, TMeta, TContextOverrides, TErrorShape> = TRPCProcedureBuilder<
   TContext,
-  TMeta,
+  ClerkProcedureMeta<TMeta>,
   TContextOverrides,
   TRPCUnsetMarker,
   TRPCUnsetMarker,
@@ -57,10 +88,30 @@ export type ClerkProcedureBuilder<TContext, TMeta, TContextOverrides, TErrorShap
  * ```
  */
 export interface ClerkTRPCRoot<TContext, TMeta, TErrorShape> {
-  procedure: ClerkProcedureBuilder<TContext, TMeta, object, TErrorShape>;
+  procedure: TRPCProcedureBuilder<TContext, TMeta, object, TRPCUnsetMarker, TRPCUnsetMarker, TRPCUnsetMarker, TRPCUnsetMarker, false, TErrorShape>;
+}
+
+/**
+ * Nothing when `.meta({ auth })` on `t.procedure` is a compile error — the meta type has known keys
+ * (so TypeScript checks object literals for unknown ones), no index signature, and no `auth` —
+ * and otherwise a property no `t` has, whose name and value say what to do.
+ */
+type MetaRefusingAuth<TMeta> = [keyof TMeta] extends [never]
+  ? MetaMustRefuseAuth
+  : string extends keyof TMeta
+    ? MetaMustRefuseAuth
+    : 'auth' extends keyof TMeta
+      ? MetaMustRefuseAuth
+      : unknown;
+
+interface MetaMustRefuseAuth {
+  'clerkProcedures(t) needs a meta type without `auth`': 'declare it with initTRPC.context<…>().meta<ClerkMeta>() (or your meta type & ClerkMeta), so that t.procedure.meta({ auth }), which no guard reads, is a compile error';
 }
 
 type TokenOf<R> = R extends { token: infer K } ? K : undefined;
+
+/** What `machineProcedure` admits: a machine's own credentials. OAuth access tokens are opt-in by name. */
+const MACHINE_KINDS: readonly MachineTokenType[] = ['m2m_token', 'api_key'];
 
 /**
  * What `clerkProcedures(t)` returns.
@@ -72,9 +123,10 @@ type TokenOf<R> = R extends { token: infer K } ? K : undefined;
  */
 export interface ClerkProcedures<TContext, TMeta, TErrorShape> {
   /**
-   * `t.procedure` that also enforces `.meta({ auth })` when a procedure sets it. Use it instead of
-   * `t.procedure` so that no `meta.auth` is ever silently ignored. `ctx.auth` stays the session
-   * view (`userId: string | null`).
+   * `t.procedure` that also enforces `.meta({ auth })` when a procedure sets it (on `t.procedure`
+   * itself `auth` is a compile error: nothing would enforce it). `ctx.auth` stays the session view
+   * (`userId: string | null`). The base for procedures that accept OAuth access tokens:
+   * `publicProcedure.use(authorize({ token: 'oauth_token' }))`.
    */
   publicProcedure: ClerkProcedureBuilder<TContext, TMeta, object, TErrorShape>;
   /**
@@ -83,14 +135,22 @@ export interface ClerkProcedures<TContext, TMeta, TErrorShape> {
    */
   protectedProcedure: ClerkProcedureBuilder<TContext, TMeta, { auth: SignedInAuthObject }, TErrorShape>;
   /**
-   * Authenticated with a machine token — M2M, API key or OAuth access token (session tokens get
-   * 401). `ctx.auth` is `AuthenticatedMachineObject` (`subject`, `scopes`, and by kind `machineId`,
-   * `userId`, `clientId`…); narrow it further with `.use(authorize({ token: 'm2m_token' }))`.
+   * Authenticated with a machine's own credential: an M2M token or an API key. Session tokens and
+   * OAuth access tokens get 401 `token-type-mismatch`: an OAuth access token is issued to a
+   * third-party OAuth client acting for a user, whichever client of your instance that is, so it
+   * counts only where a procedure opts in by name with `authorize({ token: 'oauth_token' })`
+   * (built from `publicProcedure`, not from this builder). `ctx.auth` is
+   * `AuthenticatedMachineObject<'m2m_token' | 'api_key'>` (`subject`, `scopes`, and by kind
+   * `machineId`, `name`…); narrow it further with `.use(authorize({ token: 'm2m_token' }))`.
+   * Requirements on it must name their `token` (`authorize({ token: 'm2m_token', scope })`): one
+   * without `token` means a session, which this builder never admits, and throws at startup.
    */
-  machineProcedure: ClerkProcedureBuilder<TContext, TMeta, { auth: AuthenticatedMachineObject }, TErrorShape>;
+  machineProcedure: ClerkProcedureBuilder<TContext, TMeta, { auth: AuthenticatedMachineObject<'m2m_token' | 'api_key'> }, TErrorShape>;
   /**
    * A middleware that requires `requirement` and narrows `ctx.auth` to the token kinds it accepts
-   * (a session unless `token` says otherwise). Checked at construction: a typo throws at startup.
+   * (a session unless `token` says otherwise). Checked at construction: a typo throws at startup,
+   * and so does using it on a builder none of whose tokens it accepts
+   * (`machineProcedure.use(authorize({ token: 'oauth_token' }))`).
    */
   authorize<const TRequirement extends AuthRequirement>(
     requirement: TRequirement,
@@ -127,18 +187,25 @@ export interface ClerkProcedures<TContext, TMeta, TErrorShape> {
  *
  * @see https://trpc.io/docs/server/authorization
  */
-export function clerkProcedures<TContext extends { auth: ClerkAuthObject }, TMeta extends ClerkMeta, TErrorShape>(
-  t: ClerkTRPCRoot<TContext, TMeta, TErrorShape>,
+export function clerkProcedures<TContext extends { auth: ClerkAuthObject }, TMeta extends object, TErrorShape>(
+  t: ClerkTRPCRoot<TContext, TMeta, TErrorShape> & MetaRefusingAuth<TMeta>,
 ): ClerkProcedures<TContext, TMeta, TErrorShape> {
   // The guards are written against tRPC's runtime contract, which the builder types express per procedure.
   type Use = (middleware: ReturnType<typeof guardMiddleware>) => never;
   const use = (t.procedure.use as unknown as Use).bind(t.procedure);
+  const base = (name: string, requirement: AuthRequirement | null) => {
+    const middleware = guardMiddleware(requirement, true);
+    registerGuard(middleware, { builder: name, requirement });
+    return clerkBuilder(use(middleware));
+  };
   return {
-    publicProcedure: use(guardMiddleware(null, true)),
-    protectedProcedure: use(guardMiddleware({}, true)),
-    machineProcedure: use(guardMiddleware({ token: ['m2m_token', 'api_key', 'oauth_token'] }, true)),
+    publicProcedure: base('publicProcedure', null),
+    protectedProcedure: base('protectedProcedure', {}),
+    machineProcedure: base('machineProcedure', { token: MACHINE_KINDS }),
     authorize(requirement) {
-      const middleware = guardMiddleware(validateRequirement(requirement, 'authorize(requirement)'), false);
+      const validated = validateRequirement(requirement, 'authorize(requirement)');
+      const middleware = guardMiddleware(validated, false);
+      registerGuard(middleware, { builder: null, requirement: validated });
       return middleware as unknown as ReturnType<ClerkProcedures<TContext, TMeta, TErrorShape>['authorize']>;
     },
   };

@@ -25,7 +25,8 @@ const router = t.router({
   appAdmin: t.procedure.use(authorize({ appRole: 'admin' })).query(({ ctx }) => ctx.auth.userId),
   vip: protectedProcedure.meta({ auth: { predicate: (auth) => auth.isAuthenticated && 'userId' in auth && auth.userId === 'user_vip' } }).query(() => 'vip'),
   scoped: machineProcedure.use(authorize({ token: 'm2m_token', scope: 'mch_notes' })).query(({ ctx }) => ctx.auth.machineId),
-  typo: publicProcedure.meta({ auth: { rol: 'org:admin' } as never }).query(() => {
+  // A plain `meta.auth` that bypassed the builders' types (t.procedure's own .meta, cast).
+  typo: t.procedure.concat(publicProcedure).meta({ auth: { rol: 'org:admin' } } as never).query(() => {
     resolved.push('typo');
     return 'reached';
   }),
@@ -146,7 +147,12 @@ describe('requirements', () => {
     await expect(as(await issuer.m2mToken({ machineId: 'mch_b', scopes: ['mch_other'] }))).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
-  it('fails closed on a malformed meta.auth: the resolver never runs', async () => {
+  it('rejects a malformed .meta({ auth }) when the procedure is built', () => {
+    expect(() => publicProcedure.meta({ auth: { rol: 'org:admin' } as never })).toThrow(ClerkAuthConfigError);
+    expect(() => publicProcedure.meta({ auth: { rol: 'org:admin' } as never })).toThrow(/"rol"/);
+  });
+
+  it('fails closed on a malformed meta.auth that bypassed the builders: the resolver never runs', async () => {
     const caller = router.createCaller(await clerkContextFromToken(await issuer.sessionToken(), clerkAuth));
     const error = (await caller.typo().catch((e: unknown) => e)) as TRPCError;
     expect(error.code).toBe('INTERNAL_SERVER_ERROR');

@@ -2,7 +2,7 @@ import { initTRPC } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
-import { clerkProcedures, createClerkContext, type ClerkContext } from 'clerk-api-auth/trpc';
+import { clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
 
 let issuer: TestIssuer;
 let api: FakeClerkApi;
@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 it('a ctx.clerk call that times out answers 503 SERVICE_UNAVAILABLE, not a hang or a 500', async () => {
-  const t = initTRPC.context<ClerkContext>().create();
+  const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
   const { protectedProcedure } = clerkProcedures(t);
   const router = t.router({
     me: protectedProcedure.query(async ({ ctx }) => (await ctx.clerk.users.getUser(ctx.auth.userId)).id),

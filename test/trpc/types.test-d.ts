@@ -2,7 +2,7 @@
  * Type-level guarantees of clerk-api-auth/trpc (checked by `vitest typecheck`; nothing here runs).
  */
 import { createTRPCClient, httpBatchLink, isTRPCClientError, type TRPCClientError } from '@trpc/client';
-import { initTRPC, type inferRouterContext } from '@trpc/server';
+import { initTRPC, type inferRouterContext, type inferRouterInputs, type inferRouterOutputs } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import { fetchRequestHandler, type FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
@@ -10,7 +10,7 @@ import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import type { WebSocketServer } from 'ws';
 import { z, ZodError } from 'zod';
 import { describe, expectTypeOf, test } from 'vitest';
-import type { AuthenticatedMachineObject, ClerkClient, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
+import type { AuthenticatedMachineObject, AuthRequirement, ClerkClient, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
 import { clerkContextFromToken, clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
 
 const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
@@ -52,11 +52,16 @@ describe('ctx.auth narrowing', () => {
     });
   });
 
-  test('machine procedures are typed by token kind', () => {
+  test('machine procedures are typed by token kind; OAuth access tokens only where named', () => {
     machineProcedure.query(({ ctx }) => {
-      expectTypeOf(ctx.auth).toEqualTypeOf<AuthenticatedMachineObject>();
+      expectTypeOf(ctx.auth).toEqualTypeOf<AuthenticatedMachineObject<'m2m_token' | 'api_key'>>();
       expectTypeOf(ctx.auth.scopes).toEqualTypeOf<string[]>();
-      expectTypeOf(ctx.auth.tokenType).toEqualTypeOf<'api_key' | 'm2m_token' | 'oauth_token'>();
+      expectTypeOf(ctx.auth.tokenType).toEqualTypeOf<'api_key' | 'm2m_token'>();
+      return null;
+    });
+    publicProcedure.use(authorize({ token: 'oauth_token' })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth).toEqualTypeOf<AuthenticatedMachineObject<'oauth_token'>>();
+      expectTypeOf(ctx.auth.clientId).toEqualTypeOf<string>();
       return null;
     });
     machineProcedure.use(authorize({ token: 'm2m_token' })).query(({ ctx }) => {
@@ -84,6 +89,61 @@ describe('ctx.auth narrowing', () => {
   });
 });
 
+describe('.meta({ auth }) only where a guard reads it', () => {
+  test('t.procedure.meta({ auth }) is a compile error: t.procedure enforces nothing', () => {
+    // @ts-expect-error -- 'auth' does not exist in type 'ClerkMeta'
+    t.procedure.meta({ auth: { role: 'org:admin' } });
+    // @ts-expect-error -- not even `auth: undefined`
+    t.procedure.meta({ auth: undefined });
+    interface AppMeta extends ClerkMeta {
+      description?: string;
+    }
+    const ta = initTRPC.context<ClerkContext>().meta<AppMeta>().create();
+    // @ts-expect-error -- the user's meta type, extending ClerkMeta, refuses it too
+    ta.procedure.meta({ auth: { role: 'org:admin' } });
+    ta.procedure.meta({ description: 'fine' });
+    const procedures = clerkProcedures(ta);
+    procedures.protectedProcedure.meta({ description: 'both', auth: { role: 'org:admin' } }).meta({ auth: { permission: 'org:notes:create' } });
+    procedures.protectedProcedure.use(({ meta, next }) => {
+      expectTypeOf(meta?.description).toEqualTypeOf<string | undefined>();
+      return next();
+    });
+  });
+
+  test('a t whose meta type would take `auth` on t.procedure is refused', () => {
+    // @ts-expect-error -- no meta type: t.procedure.meta({ auth }) would compile and guard nothing
+    clerkProcedures(initTRPC.context<ClerkContext>().create());
+    // @ts-expect-error -- an index signature takes `auth` too
+    clerkProcedures(initTRPC.context<ClerkContext>().meta<Record<string, unknown>>().create());
+    // A meta type of one's own, without `auth`, is fine.
+    clerkProcedures(initTRPC.context<ClerkContext>().meta<{ description?: string }>().create());
+  });
+
+  test('procedures with .meta({ auth }) fit routers, createCaller, concat and client inference', () => {
+    const router = t.router({
+      create: protectedProcedure
+        .meta({ auth: { role: 'org:admin' } })
+        .meta({ auth: { permission: 'org:notes:create' } })
+        .input(z.object({ text: z.string() }))
+        .mutation(({ ctx, input }) => ({ authorId: ctx.auth.userId, text: input.text })),
+      nested: t.router({ ping: machineProcedure.meta({ auth: { token: 'm2m_token', scope: 's' } }).query(({ ctx }) => ctx.auth.subject) }),
+      plain: t.procedure.query(() => 1),
+      concatenated: t.procedure.concat(protectedProcedure.meta({ auth: { role: 'org:admin' } })).query(({ ctx }) => ctx.auth.userId),
+      reversed: protectedProcedure.concat(t.procedure).query(({ ctx }) => ctx.auth.userId),
+    });
+    expectTypeOf<inferRouterOutputs<typeof router>['create']>().toEqualTypeOf<{ authorId: string; text: string }>();
+    expectTypeOf<inferRouterInputs<typeof router>['create']>().toEqualTypeOf<{ text: string }>();
+    expectTypeOf<inferRouterOutputs<typeof router>['nested']['ping']>().toEqualTypeOf<string>();
+    expectTypeOf<inferRouterOutputs<typeof router>['concatenated']>().toEqualTypeOf<string>();
+    const caller = router.createCaller({} as ClerkContext);
+    expectTypeOf(caller.create({ text: 'x' })).toEqualTypeOf<Promise<{ authorId: string; text: string }>>();
+    const client = createTRPCClient<typeof router>({ links: [httpBatchLink({ url: 'http://x/trpc' })] });
+    expectTypeOf<Awaited<ReturnType<typeof client.create.mutate>>>().toEqualTypeOf<{ authorId: string; text: string }>();
+    expectTypeOf<Parameters<typeof client.create.mutate>[0]>().toEqualTypeOf<{ text: string }>();
+    expectTypeOf<Awaited<ReturnType<typeof client.nested.ping.query>>>().toEqualTypeOf<string>();
+  });
+});
+
 describe('what clerkProcedures accepts', () => {
   test('a t whose context lacks `auth` is a compile error', () => {
     const bare = initTRPC.context<{ db: string }>().create();
@@ -94,12 +154,13 @@ describe('what clerkProcedures accepts', () => {
     clerkProcedures(wrongAuth);
   });
 
-  test('a meta type whose `auth` means something else is a compile error', () => {
+  test('a meta type with an `auth` of its own is a compile error', () => {
     const clash = initTRPC.context<ClerkContext>().meta<{ auth: boolean }>().create();
-    // @ts-expect-error -- meta.auth must be a requirement
+    // @ts-expect-error -- meta.auth belongs to the builders of clerkProcedures
     clerkProcedures(clash);
-    // No meta type at all is fine.
-    clerkProcedures(initTRPC.context<ClerkContext>().create());
+    const copied = initTRPC.context<ClerkContext>().meta<{ auth?: AuthRequirement }>().create();
+    // @ts-expect-error -- even as a requirement: on t.procedure no guard would read it
+    clerkProcedures(copied);
   });
 
   test("the user's own context fields keep their types", () => {
