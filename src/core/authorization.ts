@@ -2,6 +2,7 @@ import type { DenialError } from './challenge.js';
 import { ClerkApiUnavailableError, ForbiddenError, InvalidRequestError, UnauthenticatedError } from './errors.js';
 import { accepts } from './options.js';
 import { SignedOutReason } from './reasons.js';
+import { scopeList } from './scopes.js';
 import type { AcceptsToken, AuthenticateResult, ClerkAuthObject, SignedInAuthObject } from './types.js';
 
 type HasParams = Parameters<SignedInAuthObject['has']>[0];
@@ -40,7 +41,7 @@ export interface AuthRequirement {
   reverification?: ReverificationRequirement;
   /** Application role(s), read from session claims at `appRoleClaim` (default `metadata.role`). */
   appRole?: string | readonly string[];
-  /** Machine-token scope(s): the token's `scopes` must include one. */
+  /** Machine-token scope(s): one of the token's `scopes` must equal one of these exactly (whole values, never substrings). */
   scope?: string | readonly string[];
   /** A custom check on the auth object; return `false` to forbid. */
   predicate?: (auth: ClerkAuthObject) => boolean;
@@ -107,8 +108,9 @@ export function checkRequirement(
     if (!anyOf(requirement.appRole, (role) => roles.includes(role))) failed.push('appRole');
   }
   if (requirement.scope !== undefined) {
-    const scopes = auth.tokenType !== 'session_token' ? auth.scopes : null;
-    if (!anyOf(requirement.scope, (scope) => scopes?.includes(scope) === true)) failed.push('scope');
+    // A set of whole values: never a substring of a string, never a session's.
+    const granted = new Set(auth.tokenType !== 'session_token' ? scopeList(auth.scopes) : []);
+    if (!anyOf(requirement.scope, (scope) => granted.has(scope))) failed.push('scope');
   }
   if (requirement.predicate !== undefined && !safePredicate(requirement.predicate, auth)) failed.push('predicate');
   return failed.length === 0 ? OK : { ok: false, error: new ForbiddenError(failed) };

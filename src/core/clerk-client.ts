@@ -22,8 +22,14 @@ export function buildClerkClient(options: ResolvedOptions): ClerkClient {
 /**
  * Bounds every Backend API call made through the client (`clerk.users.getUser(…)`, …) by `ms`:
  * past it the call rejects with `ClerkApiUnavailableError` (503) instead of holding the request.
- * `@clerk/backend` has no per-client timeout. Methods run with their own object as `this`, so
- * the SDK's private state keeps working.
+ * Methods run with their own object as `this`, so the SDK's private state keeps working.
+ *
+ * This bounds the caller's wait only. `@clerk/backend` (3.25) sends every request with its internal
+ * `runtime.fetch` and passes no `AbortSignal`; `createClerkClient` accepts neither a `fetch` nor a
+ * signal, and `buildRequest`, `createBackendApiClient` and the resources' `fromJSON` are not
+ * exported, so no public hook can cancel the SDK's request: it runs until the API answers or the
+ * runtime's own socket timeouts end it (test/core/timeouts.test.ts pins this down). The core's own
+ * verification calls (JWKS, opaque machine tokens) use our `fetch` and are aborted at `ms`.
  */
 function withTimeout<T extends object>(client: T, ms: number): T {
   const wrapped = new WeakMap<object, object>();

@@ -84,27 +84,49 @@ export function checkHeader(header: Record<string, unknown>, allowedTypes?: read
   return undefined;
 }
 
-const imported = new WeakMap<JsonWebKey, Map<string, Promise<CryptoKey | undefined>>>();
+/**
+ * The one algorithm a key verifies: the JWK's own `alg` when it declares one, else RS256 (the only
+ * algorithm Clerk signs with; a configured PEM key is always RS256). A token whose header names
+ * another algorithm is refused even when the same RSA key made its signature: one key, one
+ * algorithm (RFC 8725 §3.1). `@clerk/backend` refuses it too, with `token-verification-failed`
+ * (WebCrypto will not import a JWK whose `alg` differs from the requested algorithm).
+ *
+ * @internal
+ */
+export function keyAlgorithm(jwk: JsonWebKey): string {
+  return typeof jwk.alg === 'string' ? jwk.alg : 'RS256';
+}
 
-/** Imports a JWK for one algorithm, once; later calls reuse the same `CryptoKey`. @internal */
-export function importVerifyKey(jwk: JsonWebKey, alg: string): Promise<CryptoKey | undefined> {
-  let byAlg = imported.get(jwk);
-  if (!byAlg) imported.set(jwk, (byAlg = new Map()));
-  let key = byAlg.get(alg);
+const imported = new WeakMap<JsonWebKey, Promise<CryptoKey | undefined>>();
+
+/**
+ * Imports a JWK for its one algorithm (`keyAlgorithm`), once; later calls reuse the same `CryptoKey`.
+ * Resolves `undefined` when the key cannot verify RS256/384/512 signatures.
+ *
+ * @internal
+ */
+export function importVerifyKey(jwk: JsonWebKey): Promise<CryptoKey | undefined> {
+  let key = imported.get(jwk);
   if (!key) {
-    const hash = HASH_OF_ALG[alg] as string;
+    const alg = keyAlgorithm(jwk);
+    const hash = Object.hasOwn(HASH_OF_ALG, alg) ? HASH_OF_ALG[alg] : undefined;
     const { kty, n, e } = jwk;
-    key = crypto.subtle
-      .importKey('jwk', { kty, n, e }, { name: 'RSASSA-PKCS1-v1_5', hash }, false, ['verify'])
-      .catch(() => undefined);
-    byAlg.set(alg, key);
+    key =
+      hash === undefined
+        ? Promise.resolve(undefined)
+        : crypto.subtle.importKey('jwk', { kty, n, e, alg }, { name: 'RSASSA-PKCS1-v1_5', hash }, false, ['verify']).catch(() => undefined);
+    imported.set(jwk, key);
   }
   return key;
 }
 
-/** Verifies an RS256/384/512 signature with a cached key. @internal */
+/**
+ * Verifies a signature with a cached key, for the key's own algorithm only: a header `alg` other
+ * than the key's is `token-verification-failed`, as in `@clerk/backend`. @internal
+ */
 export async function verifySignature(decoded: DecodedJwt, jwk: JsonWebKey): Promise<SignedOutReason | undefined> {
-  const key = await importVerifyKey(jwk, decoded.header.alg as string);
+  if (decoded.header.alg !== keyAlgorithm(jwk)) return SignedOutReason.TokenVerificationFailed;
+  const key = await importVerifyKey(jwk);
   if (!key) return SignedOutReason.TokenVerificationFailed;
   try {
     const valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, decoded.signature as Uint8Array<ArrayBuffer>, decoded.signingInput as Uint8Array<ArrayBuffer>);

@@ -4,6 +4,27 @@ import { parseJwtKey, type RsaPublicJwk } from './jwt-key.js';
 import type { TokenCacheOptions } from './token-cache.js';
 import type { AcceptsToken, ClerkAuthOptions, TokenKind } from './types.js';
 
+/** `machineTokens` with defaults applied. @internal */
+export interface MachineTokenBounds {
+  rejectedTtlMs: number;
+  rejectedMaxEntries: number;
+  maxConcurrentVerifications: number;
+  maxQueuedVerifications: number;
+}
+
+const MACHINE_TOKEN_DEFAULTS: MachineTokenBounds = {
+  rejectedTtlMs: 10_000,
+  rejectedMaxEntries: 10_000,
+  maxConcurrentVerifications: 10,
+  maxQueuedVerifications: 1000,
+};
+const MACHINE_TOKEN_ZERO: Readonly<Record<keyof MachineTokenBounds, string>> = {
+  rejectedTtlMs: 'never remember a rejection',
+  rejectedMaxEntries: 'remember none',
+  maxConcurrentVerifications: 'no cap',
+  maxQueuedVerifications: 'none wait',
+};
+
 /** Options after environment fallbacks and validation. @internal */
 export interface ResolvedOptions {
   secretKey: string | undefined;
@@ -22,12 +43,13 @@ export interface ResolvedOptions {
   appRoleClaim: readonly string[];
   clerkClient: ClerkClient | undefined;
   cache: false | TokenCacheOptions;
+  machineTokens: MachineTokenBounds;
   /** Every option as given plus env fallbacks, for `createClerkClient`. */
   clientOptions: ClerkAuthOptions;
 }
 
 const TOKEN_KINDS: ReadonlySet<string> = new Set<TokenKind>(['session_token', 'm2m_token', 'oauth_token', 'api_key']);
-const OUR_OPTIONS = ['cache', 'clerkClient', 'maxTokenLength', 'apiTimeoutMs', 'appRoleClaim', 'env', 'acceptsToken', 'authorizedParties', 'machineSecretKey', 'issuer', 'clockSkewInMs'] as const;
+const OUR_OPTIONS = ['cache', 'machineTokens', 'clerkClient', 'maxTokenLength', 'apiTimeoutMs', 'appRoleClaim', 'env', 'acceptsToken', 'authorizedParties', 'machineSecretKey', 'issuer', 'clockSkewInMs'] as const;
 
 function defaultEnv(): Readonly<Record<string, string | undefined>> {
   const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
@@ -97,6 +119,8 @@ export function resolveOptions(options: ClerkAuthOptions = {}): ResolvedOptions 
     nonNegative(cache.maxBytes, 0, 'cache.maxBytes');
   }
 
+  const machineTokens = resolveMachineTokens(options.machineTokens);
+
   const clientOptions: ClerkAuthOptions = { ...options };
   for (const key of OUR_OPTIONS) delete clientOptions[key];
   Object.assign(clientOptions, { secretKey, publishableKey, apiUrl, apiVersion, jwtKey: jwtKeyPem, machineSecretKey });
@@ -118,8 +142,32 @@ export function resolveOptions(options: ClerkAuthOptions = {}): ResolvedOptions 
     appRoleClaim,
     clerkClient: options.clerkClient,
     cache,
+    machineTokens,
     clientOptions,
   };
+}
+
+function resolveMachineTokens(value: ClerkAuthOptions['machineTokens']): MachineTokenBounds {
+  if (value === undefined) return MACHINE_TOKEN_DEFAULTS;
+  const shape = '`machineTokens` must be an object { rejectedTtlMs?, rejectedMaxEntries?, maxConcurrentVerifications?, maxQueuedVerifications? }';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ClerkAuthConfigError(`${shape}; got ${JSON.stringify(value)}.`);
+  const known = Object.keys(MACHINE_TOKEN_DEFAULTS);
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new ClerkAuthConfigError(`${shape}; "${key}" is not one of them.`);
+  }
+  const bounds = { ...MACHINE_TOKEN_DEFAULTS };
+  for (const key of known as Array<keyof MachineTokenBounds>) {
+    const given = value[key];
+    if (given === undefined) continue;
+    const integer = key !== 'rejectedTtlMs';
+    if (typeof given !== 'number' || !Number.isFinite(given) || given < 0 || (integer && !Number.isInteger(given))) {
+      throw new ClerkAuthConfigError(
+        `\`machineTokens.${key}\` must be a non-negative finite ${integer ? 'whole number' : 'number of milliseconds'} (0: ${MACHINE_TOKEN_ZERO[key]}); got ${String(given)}.`,
+      );
+    }
+    bounds[key] = given;
+  }
+  return bounds;
 }
 
 function splitList(value: string | undefined): string[] | undefined {

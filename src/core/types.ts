@@ -82,8 +82,44 @@ export interface ClerkAuthOptions extends Omit<ClerkOptions, 'jwtKey' | 'audienc
   clerkClient?: ClerkClient;
   /** Longest token accepted, in characters; longer ones are rejected before any crypto. Default 16384. */
   maxTokenLength?: number;
-  /** Time limit in ms for one Backend API call made during verification (JWKS, opaque tokens). Default 5000. */
+  /**
+   * Time limit in ms for one Backend API call made during verification (JWKS, opaque tokens) and for
+   * every `clerk` call. Default 5000. A timed-out verification request is aborted (its connection
+   * closed) and the request is signed out with `clerk-api-unavailable` (503). A timed-out `clerk` call
+   * rejects with `ClerkApiUnavailableError`, but `@clerk/backend` offers no way to abort its own
+   * request, which runs on until the Backend API answers.
+   */
   apiTimeoutMs?: number;
+  /**
+   * Bounds on what opaque machine tokens (`ak_…`, `mt_…`, `oat_…`, verified by the Backend API) can
+   * cost. Every field is optional; `0` turns a bound off.
+   *
+   * ```ts
+   * createClerkAuth({ acceptsToken: 'api_key', machineTokens: { rejectedTtlMs: 30_000, maxConcurrentVerifications: 20 } });
+   * ```
+   */
+  machineTokens?: {
+    /**
+     * How long a token the Backend API definitely rejected (unknown, revoked, expired) is answered
+     * from memory, in ms, so a repeated bad token costs one call per window. Outages, timeouts and 5xx
+     * answers are never remembered; accepted tokens are never cached (revocation takes effect at
+     * once). Default 10,000; `0` asks every time.
+     */
+    rejectedTtlMs?: number;
+    /** Most rejected tokens remembered (by SHA-256, never in clear), oldest forgotten first. Default 10,000; `0` remembers none. */
+    rejectedMaxEntries?: number;
+    /**
+     * Most Backend API verifications in flight at once for this instance (concurrent requests with the
+     * same token share one). Default 10; `0` means no cap.
+     */
+    maxConcurrentVerifications?: number;
+    /**
+     * Most verifications waiting for a slot; each waits at most `apiTimeoutMs`. A verification that
+     * finds the queue full or waits too long is signed out with `clerk-api-unavailable` (503), never
+     * accepted. Default 1,000; `0` means none wait.
+     */
+    maxQueuedVerifications?: number;
+  };
   /** Dot path of the application role inside session claims. Default `metadata.role` (Clerk's recommended custom claim). */
   appRoleClaim?: string;
   /**

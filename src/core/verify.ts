@@ -1,16 +1,15 @@
 import type { ClerkClient } from '@clerk/backend';
-import {
-  authenticatedMachineObject,
-  signedOutAuthObject,
-  unauthenticatedMachineObject,
-  verifyMachineAuthToken,
-} from '@clerk/backend/internal';
+import { authenticatedMachineObject, signedOutAuthObject, unauthenticatedMachineObject } from '@clerk/backend/internal';
 import { sessionAuthObject } from './auth-object.js';
+import { ConcurrencyLimiter } from './concurrency.js';
 import { isToken68 } from './credentials.js';
 import type { KeyResolver } from './jwks.js';
 import { checkClaims, checkHeader, decodeJwt, validUntil, verifySignature, type ClaimChecks, type DecodedJwt } from './jwt.js';
+import { oauthAudienceMatches, opaqueVerificationKey, verifyOpaqueToken, type OpaqueVerification } from './machine-verification.js';
 import { accepts, type ResolvedOptions } from './options.js';
-import { SignedOutReason, toSignedOutReason } from './reasons.js';
+import { SignedOutReason } from './reasons.js';
+import { RejectedTokenCache } from './rejected-tokens.js';
+import { m2mJwtScopes, oauthJwtScopes } from './scopes.js';
 import type { VerifiedTokenCache } from './token-cache.js';
 import type { AcceptsToken, AuthenticateResult, MachineTokenType, TokenKind } from './types.js';
 
@@ -34,6 +33,7 @@ type Classified =
 type Verified = { payload: Record<string, unknown> } | { reason: SignedOutReason };
 /** A Backend API verification of an opaque token: the result, or why it failed (for any `acceptsToken`). */
 type OpaqueOutcome = { result: AuthenticateResult } | { reason: SignedOutReason };
+const OVERLOADED: OpaqueVerification = { reason: SignedOutReason.ClerkApiUnavailable, definite: false };
 
 /** The signed-out result for a call that accepts `acceptsToken`. @internal */
 export function signedOut(reason: SignedOutReason, acceptsToken: AcceptsToken, sessionStatus?: 'pending'): AuthenticateResult {
@@ -74,6 +74,10 @@ function deepFreeze<T>(value: T): T {
  */
 export class TokenVerifier {
   private readonly sessionChecks: ClaimChecks;
+  /** Opaque tokens the Backend API definitely rejected, remembered briefly. */
+  private readonly rejected: RejectedTokenCache;
+  /** Caps this instance's Backend API verifications in flight. */
+  private readonly verifications: ConcurrencyLimiter;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -87,6 +91,13 @@ export class TokenVerifier {
       issuer: options.issuer,
       clockSkewInMs: options.clockSkewInMs,
     };
+    const bounds = options.machineTokens;
+    this.rejected = new RejectedTokenCache({ ttlMs: bounds.rejectedTtlMs, maxEntries: bounds.rejectedMaxEntries });
+    this.verifications = new ConcurrencyLimiter({
+      maxConcurrent: bounds.maxConcurrentVerifications,
+      maxQueued: bounds.maxQueuedVerifications,
+      maxWaitMs: options.apiTimeoutMs,
+    });
   }
 
   /**
@@ -150,11 +161,14 @@ export class TokenVerifier {
     if ('reason' in verified) return signedOut(verified.reason, acceptsToken);
     const p = verified.payload;
     if (kind === 'oauth_token' && !oauthAudienceMatches(p.aud, this.options.audience)) return signedOut(SignedOutReason.TokenVerificationFailed, acceptsToken);
-    // The verification result @clerk/backend builds from a machine JWT (M2MToken / IdPOAuthAccessToken.fromJwtPayload).
+    // The verification result @clerk/backend builds from a machine JWT (M2MToken / IdPOAuthAccessToken.fromJwtPayload),
+    // with scopes always a list of whole values.
+    const scopes = kind === 'm2m_token' ? m2mJwtScopes(p) : oauthJwtScopes(p);
+    if (scopes === undefined) return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
     const data =
       kind === 'm2m_token'
-        ? { id: str(p.jti), subject: str(p.sub), scopes: typeof p.scopes === 'string' ? p.scopes.split(' ') : ((p.aud as string[] | undefined) ?? []), claims: customClaims(p) }
-        : { id: str(p.jti), subject: str(p.sub), clientId: str(p.client_id), scopes: Array.isArray(p.scp) ? p.scp : typeof p.scope === 'string' ? p.scope.split(' ') : [] };
+        ? { id: str(p.jti), subject: str(p.sub), scopes, claims: customClaims(p) }
+        : { id: str(p.jti), subject: str(p.sub), clientId: str(p.client_id), scopes };
     const auth = authenticatedMachineObject(kind as MachineTokenType, token, data as never);
     return this.remember(token, auth, kind, p);
   }
@@ -163,49 +177,41 @@ export class TokenVerifier {
   private readonly opaqueInFlight = new Map<string, Promise<OpaqueOutcome>>();
 
   /**
-   * Opaque tokens are verified by the Backend API on every request (never cached: revocation takes
-   * effect at once), but concurrent requests with the same token wait for one call.
+   * Opaque tokens are verified by the Backend API (accepted ones on every request, never cached:
+   * revocation takes effect at once). Concurrent requests with the same token wait for one call; a
+   * definite rejection is remembered for `machineTokens.rejectedTtlMs`; calls beyond
+   * `machineTokens.maxConcurrentVerifications` queue, and a full queue or a too-long wait is
+   * `clerk-api-unavailable`.
    */
   private async verifyOpaque(token: string, kind: MachineTokenType, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
-    const o = this.options;
-    const key = kind === 'm2m_token' ? (o.machineSecretKey ?? o.secretKey) : o.secretKey;
-    if (!key) return signedOut(SignedOutReason.SecretKeyRequired, acceptsToken);
+    if (!opaqueVerificationKey(kind, this.options)) return signedOut(SignedOutReason.SecretKeyRequired, acceptsToken);
+    const rejectedKey = this.rejected.enabled ? await this.rejected.keyOf(token) : undefined;
+    const remembered = rejectedKey === undefined ? undefined : this.rejected.get(rejectedKey);
+    if (remembered !== undefined) return signedOut(remembered, acceptsToken);
     let pending = this.opaqueInFlight.get(token);
     if (pending === undefined) {
-      pending = this.askBackendApi(token, kind, key).finally(() => this.opaqueInFlight.delete(token));
+      pending = this.askBackendApi(token, kind, rejectedKey).finally(() => this.opaqueInFlight.delete(token));
       this.opaqueInFlight.set(token, pending);
     }
     const verified = await pending;
     return 'reason' in verified ? signedOut(verified.reason, acceptsToken) : verified.result;
   }
 
-  /** One Backend API verification of an opaque token, bounded by `apiTimeoutMs`. */
-  private async askBackendApi(token: string, kind: MachineTokenType, key: string): Promise<OpaqueOutcome> {
+  /** One Backend API verification of an opaque token, within the concurrency cap; aborted after `apiTimeoutMs`. */
+  private async askBackendApi(token: string, kind: MachineTokenType, rejectedKey: string | undefined): Promise<OpaqueOutcome> {
     const o = this.options;
-    const verification = verifyMachineAuthToken(token, {
-      secretKey: o.secretKey ?? key,
-      apiUrl: o.apiUrl,
-      apiVersion: o.apiVersion,
-      ...(o.machineSecretKey !== undefined && { machineSecretKey: o.machineSecretKey }),
-      ...(o.audience !== undefined && { audience: o.audience }),
-    } as Parameters<typeof verifyMachineAuthToken>[1]);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), o.apiTimeoutMs);
-    });
-    const outcome = await Promise.race([verification, timeout]).finally(() => clearTimeout(timer));
-    if (outcome === 'timeout') return { reason: SignedOutReason.ClerkApiUnavailable };
-    if (outcome.errors) return { reason: machineReason(outcome.errors[0].code) };
-    if (outcome.tokenType !== kind) return { reason: SignedOutReason.TokenTypeMismatch };
-    const auth = deepFreeze(authenticatedMachineObject(kind, token, outcome.data as never));
-    const expiration = (outcome.data as { expiration?: unknown }).expiration;
+    const outcome = await this.verifications.run(
+      () => verifyOpaqueToken(token, kind, { apiUrl: o.apiUrl, secretKey: o.secretKey, machineSecretKey: o.machineSecretKey, audience: o.audience, timeoutMs: o.apiTimeoutMs }),
+      OVERLOADED,
+    );
+    if ('reason' in outcome) {
+      if (outcome.definite && rejectedKey !== undefined) this.rejected.set(rejectedKey, outcome.reason);
+      return { reason: outcome.reason };
+    }
+    const auth = deepFreeze(authenticatedMachineObject(kind, token, outcome.data));
+    const expiration = outcome.data.expiration;
     return { result: typeof expiration === 'number' && Number.isFinite(expiration) ? { auth, reason: null, expiresAt: expiration } : { auth, reason: null } };
   }
-}
-
-function machineReason(code: string): SignedOutReason {
-  if (code === 'token-invalid' || code === 'token-verification-failed' || code === 'secret-key-invalid') return code;
-  return toSignedOutReason(code);
 }
 
 function str(value: unknown): string {
@@ -217,12 +223,4 @@ function customClaims(payload: Record<string, unknown>): Record<string, unknown>
   const claims: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(payload)) if (!RESERVED_M2M_CLAIMS.has(key)) claims[key] = value;
   return Object.keys(claims).length > 0 ? claims : null;
-}
-
-function oauthAudienceMatches(aud: unknown, audience: string | string[] | undefined): boolean {
-  const wanted = [audience ?? []].flat().filter(Boolean);
-  if (wanted.length === 0) return true;
-  const present = aud ? [aud].flat() : [];
-  if (present.length === 0 || !present.every((a) => typeof a === 'string' && a.length > 0)) return false;
-  return present.some((a) => wanted.includes(a as string));
 }

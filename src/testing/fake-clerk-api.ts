@@ -50,7 +50,7 @@ export interface FakeOrganization {
  */
 export interface FakeApiFault {
   mode: 'none' | 'down' | 'error' | 'malformed' | 'flapping';
-  /** Delay before answering, in ms (applies to every mode). */
+  /** Delay before answering, in ms (applies to every mode). A request its client aborts meanwhile is never answered (see `abortedCount`). */
   delayMs?: number;
 }
 
@@ -86,9 +86,24 @@ export interface FakeClerkApi {
   readonly apiUrl: string;
   /** Requests received, in total. */
   readonly requestCount: number;
-  /** Requests received per route: `jwks`, `users.get`, `users.list`, `users.count`, `organizations.get`, `sessions.token`, `api_keys.verify`, `m2m_tokens.verify`, `oauth.verify`, `unknown`. */
+  /** Requests received per route (counted on arrival): `jwks`, `users.get`, `users.list`, `users.count`, `organizations.get`, `sessions.token`, `api_keys.verify`, `m2m_tokens.verify`, `oauth.verify`, `unknown`. */
   count(route: string): number;
-  /** Zeroes every counter. */
+  /** Requests received but not yet answered, whose connection is still open (all routes). */
+  readonly openRequests: number;
+  /**
+   * Requests whose client closed the connection before the answer was sent (e.g. a caller's timeout
+   * that aborted the request), per route, or in total without a route.
+   */
+  abortedCount(route?: string): number;
+  /** The most requests of one route (or of all routes, without one) that were open at the same time. */
+  maxConcurrency(route?: string): number;
+  /**
+   * The last request of a route as received: method, path, headers (without `authorization`), the
+   * JSON body, and whether it carried the issuer's secret key. For comparing a client's requests
+   * with `@clerk/backend`'s.
+   */
+  lastRequest(route: string): FakeRequestRecord | undefined;
+  /** Zeroes every counter (request, abort and concurrency counters; open requests stay open). */
   resetCounts(): void;
   /** Sets how the API misbehaves from now on. */
   setFault(fault: FakeApiFault): void;
@@ -96,6 +111,27 @@ export interface FakeClerkApi {
   addUser(user: FakeUser): void;
   /** Stops the server and drops open connections. */
   close(): Promise<void>;
+}
+
+/**
+ * One request as the fake Backend API received it (see `FakeClerkApi.lastRequest`).
+ *
+ * @example
+ * ```ts
+ * const seen: FakeRequestRecord | undefined = api.lastRequest('api_keys.verify');
+ * console.log(seen?.method, seen?.path, seen?.body);
+ * ```
+ */
+export interface FakeRequestRecord {
+  method: string;
+  /** The path as requested, e.g. `/api_keys/verify` or `/v1/jwks`. */
+  path: string;
+  /** Request headers, lower-case, without `authorization`. */
+  headers: Record<string, string>;
+  /** The parsed JSON body (`{}` when there is none). */
+  body: Record<string, unknown>;
+  /** Whether `authorization` was `Bearer <the issuer's secret key>`. */
+  authorized: boolean;
 }
 
 function clerkError(status: number, code: string, message: string) {
@@ -183,7 +219,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
  * Starts a loopback HTTP server standing in for the parts of Clerk's Backend API this package and
  * the reference app call: `GET /v1/jwks` (demands the issuer's secret key), `GET /v1/users/:id`,
  * `GET /v1/users`, `GET /v1/users/count`, `GET /v1/organizations/:id`, `POST /v1/sessions/:id/tokens[/:template]`
- * (JWT templates), and verification of the issuer's opaque machine tokens. It counts requests and can be told to fail or to be slow.
+ * (JWT templates), and verification of the issuer's opaque machine tokens. It counts requests (and those its
+ * clients aborted, and how many were open at once) and can be told to fail or to be slow.
  *
  * @example
  * ```ts
@@ -205,35 +242,52 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
   const users = new Map((options.users ?? []).map((u) => [u.id, u]));
   const organizations = new Map((options.organizations ?? []).map((o) => [o.id, o]));
   const counts = new Map<string, number>();
+  const aborted = new Map<string, number>();
+  const open = new Map<string, number>();
+  const maxOpen = new Map<string, number>();
+  const last = new Map<string, FakeRequestRecord>();
+  const ALL = '*';
   let total = 0;
+  const bump = (map: Map<string, number>, key: string, by = 1): number => {
+    const next = (map.get(key) ?? 0) + by;
+    map.set(key, next);
+    return next;
+  };
   let fault: FakeApiFault = { mode: 'none' };
   let flap = 0;
 
-  async function route(req: IncomingMessage): Promise<{ name: string; status: number; body: unknown }> {
+  function routeName(req: IncomingMessage): string {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/^\/v1/, '');
+    return path === '/jwks'
+      ? 'jwks'
+      : path === '/users/count'
+        ? 'users.count'
+        : path === '/users'
+          ? 'users.list'
+          : path.startsWith('/users/')
+            ? 'users.get'
+            : path.startsWith('/organizations/')
+              ? 'organizations.get'
+              : path === '/api_keys/verify'
+                ? 'api_keys.verify'
+                : path === '/m2m_tokens/verify'
+                  ? 'm2m_tokens.verify'
+                  : path === '/oauth_applications/access_tokens/verify'
+                    ? 'oauth.verify'
+                    : /^\/sessions\/[^/]+\/tokens(\/[^/]+)?$/.test(path)
+                      ? 'sessions.token'
+                      : 'unknown';
+  }
+
+  async function route(req: IncomingMessage, name: string): Promise<{ name: string; status: number; body: unknown }> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/^\/v1/, '');
     const method = req.method ?? 'GET';
     const authorized = req.headers.authorization === `Bearer ${issuer.secretKey}`;
-    const name =
-      path === '/jwks'
-        ? 'jwks'
-        : path === '/users/count'
-          ? 'users.count'
-          : path === '/users'
-            ? 'users.list'
-            : path.startsWith('/users/')
-              ? 'users.get'
-              : path.startsWith('/organizations/')
-                ? 'organizations.get'
-                : path === '/api_keys/verify'
-                  ? 'api_keys.verify'
-                  : path === '/m2m_tokens/verify'
-                    ? 'm2m_tokens.verify'
-                    : path === '/oauth_applications/access_tokens/verify'
-                      ? 'oauth.verify'
-                      : /^\/sessions\/[^/]+\/tokens(\/[^/]+)?$/.test(path)
-                        ? 'sessions.token'
-                        : 'unknown';
+    const body = method === 'POST' || method === 'PATCH' || method === 'PUT' ? await readJson(req) : {};
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(req.headers)) if (key !== 'authorization' && value !== undefined) headers[key] = String(value);
+    last.set(name, { method, path: url.pathname, headers, body, authorized });
     if (!authorized) return { name, ...clerkError(401, 'authentication_invalid', 'The provided secret key is invalid.') };
     if (name === 'jwks' && method === 'GET') return { name, status: 200, body: issuer.jwks };
     if (name === 'users.count') return { name, status: 200, body: { object: 'total_count', total_count: users.size } };
@@ -254,7 +308,6 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
       const [, , sid = '', , template] = path.split('/');
       const sub = issuer.sessions.get(decodeURIComponent(sid));
       if (!sub) return { name, ...clerkError(404, 'resource_not_found', 'Session not found.') };
-      const body = await readJson(req);
       const iat = Math.floor(Date.now() / 1000);
       const lifetime = typeof body.expires_in_seconds === 'number' ? body.expires_in_seconds : 60;
       const claims: Record<string, unknown> = { iss: issuer.issuerUrl, sub, sid: decodeURIComponent(sid), iat, nbf: iat - 5, exp: iat + lifetime };
@@ -262,7 +315,6 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
       return { name, status: 200, body: { object: 'token', jwt: await issuer.sign(claims) } };
     }
     if (method === 'POST' && (name === 'api_keys.verify' || name === 'm2m_tokens.verify' || name === 'oauth.verify')) {
-      const body = await readJson(req);
       const secret = body.secret ?? body.token ?? body.access_token;
       const record = typeof secret === 'string' ? issuer.opaqueTokens.get(secret) : undefined;
       const type = name === 'api_keys.verify' ? 'api_key' : name === 'm2m_tokens.verify' ? 'm2m_token' : 'oauth_token';
@@ -295,14 +347,40 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
   }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    total += 1;
+    const name = routeName(req);
+    bump(counts, name);
+    for (const key of [name, ALL]) maxOpen.set(key, Math.max(maxOpen.get(key) ?? 0, bump(open, key)));
+    // The request is open until its answer is sent or its connection closes; a close before the
+    // answer was sent is the client giving up (an aborted request).
+    let closedByClient = false;
+    let closedByServer = false;
+    let wake: (() => void) | undefined;
+    res.once('close', () => {
+      for (const key of [name, ALL]) bump(open, key, -1);
+      if (!res.writableFinished && !closedByServer) {
+        closedByClient = true;
+        for (const key of [name, ALL]) bump(aborted, key);
+        wake?.();
+      }
+    });
     void (async () => {
-      total += 1;
       const current = fault;
-      if (current.delayMs) await new Promise((resolve) => setTimeout(resolve, current.delayMs));
-      const answer = await route(req);
-      counts.set(answer.name, (counts.get(answer.name) ?? 0) + 1);
+      if (current.delayMs) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, current.delayMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      if (closedByClient) return;
+      const answer = await route(req, name);
+      if (closedByClient) return;
       const failing = current.mode === 'flapping' ? flap++ % 2 === 0 : current.mode !== 'none';
       if (failing && current.mode === 'down') {
+        closedByServer = true;
         req.socket.destroy();
         return;
       }
@@ -333,8 +411,18 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
       return total;
     },
     count: (name) => counts.get(name) ?? 0,
+    get openRequests() {
+      return open.get(ALL) ?? 0;
+    },
+    abortedCount: (name = ALL) => aborted.get(name) ?? 0,
+    maxConcurrency: (name = ALL) => maxOpen.get(name) ?? 0,
+    lastRequest: (name) => last.get(name),
     resetCounts() {
       counts.clear();
+      aborted.clear();
+      last.clear();
+      maxOpen.clear();
+      for (const [key, value] of open) maxOpen.set(key, value);
       total = 0;
     },
     setFault(next) {

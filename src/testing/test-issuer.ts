@@ -124,6 +124,20 @@ export interface OpaqueTokenRecord {
 }
 
 /**
+ * Options of `TestIssuer.sign`.
+ *
+ * @example
+ * ```ts
+ * // An RS512 header over an RS256 signature (a mismatched token):
+ * await issuer.sign(payload, { alg: 'RS512', typ: 'JWT', kid: issuer.kid }, { alg: 'RS256' });
+ * ```
+ */
+export interface JwtSignOptions {
+  /** The algorithm the signature is made with. Default: the header's `alg` when it is RS384 or RS512, else RS256. */
+  alg?: 'RS256' | 'RS384' | 'RS512';
+}
+
+/**
  * A local stand-in for a Clerk instance's signing side: a key pair, the matching public key and
  * JWKS, well-formed (fake) keys, and minting of real Clerk-format tokens.
  *
@@ -163,8 +177,13 @@ export interface TestIssuer {
   opaqueM2mToken(options?: { machineId?: string; scopes?: string[]; claims?: Record<string, unknown>; expiresInSeconds?: number }): OpaqueTokenRecord;
   /** Marks an opaque token revoked. */
   revoke(token: string): void;
-  /** Signs any payload and header, for adversarial tests. The header defaults to `{ alg: 'RS256', typ: 'JWT', kid }`. */
-  sign(payload: Record<string, unknown>, header?: Record<string, unknown>): Promise<string>;
+  /**
+   * Signs any payload and header with the issuer's key, for adversarial tests. The header defaults to
+   * `{ alg: 'RS256', typ: 'JWT', kid }`. The signature uses the hash the header's `alg` names when it
+   * is `RS384` or `RS512` (the same RSA key, another algorithm), else RS256; `options.alg` overrides
+   * that (e.g. an RS256 signature under an `RS512` header).
+   */
+  sign(payload: Record<string, unknown>, header?: Record<string, unknown>, options?: JwtSignOptions): Promise<string>;
   /** The webhook signing secret (`whsec_…`) of this instance; use it as `CLERK_WEBHOOK_SIGNING_SECRET`. */
   readonly webhookSigningSecret: string;
   /**
@@ -251,9 +270,23 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const sessions = new Map<string, string>();
   const webhookSigningSecret = options.webhookSigningSecret ?? createWebhookSigningSecret();
 
-  async function sign(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT', kid }): Promise<string> {
+  // The same private key, imported once per hash: RS384 and RS512 signatures by the instance's key.
+  const signingKeys = new Map<string, Promise<CryptoKey>>([['RS256', Promise.resolve(pair.privateKey)]]);
+  const signingKey = (alg: 'RS256' | 'RS384' | 'RS512'): Promise<CryptoKey> => {
+    let key = signingKeys.get(alg);
+    if (!key) {
+      key = crypto.subtle
+        .exportKey('pkcs8', pair.privateKey)
+        .then((pkcs8) => crypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: alg === 'RS384' ? 'SHA-384' : 'SHA-512' }, false, ['sign']));
+      signingKeys.set(alg, key);
+    }
+    return key;
+  };
+
+  async function sign(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT', kid }, options: JwtSignOptions = {}): Promise<string> {
+    const alg = options.alg ?? (header.alg === 'RS384' || header.alg === 'RS512' ? header.alg : 'RS256');
     const input = `${b64urlJson(header)}.${b64urlJson(payload)}`;
-    const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', pair.privateKey, encoder.encode(input));
+    const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', await signingKey(alg), encoder.encode(input));
     return `${input}.${bytesToBase64Url(new Uint8Array(signature))}`;
   }
 

@@ -1,4 +1,4 @@
-import { ClerkAuthConfigError, type AuthRequirement, type TokenKind } from '../core/index.js';
+import { ClerkAuthConfigError, type AuthRequirement, type TokenKind } from '../core/internal.js';
 import { checkedRequirement, META_REQUIREMENTS, requirementList, storedRequirements } from './meta.js';
 
 /** What a guard middleware of `clerkProcedures` enforces, for the checks made when procedures are built. */

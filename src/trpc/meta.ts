@@ -1,5 +1,4 @@
-import { ClerkAuthConfigError, type AuthRequirement } from '../core/index.js';
-import { validateRequirement } from '../core/requirement.js';
+import { ClerkAuthConfigError, validateRequirement, type AuthRequirement } from '../core/internal.js';
 
 /**
  * Where a procedure's meta keeps the requirements its `.meta({ auth })` calls added, in order: a

@@ -1,8 +1,7 @@
 import type { TRPCMiddlewareFunction, TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
-import type { AuthenticatedMachineObject, AuthRequirement, ClerkAuthObject, MachineTokenType, SignedInAuthObject } from '../core/index.js';
+import { validateRequirement, type AuthenticatedMachineObject, type AuthRequirement, type ClerkAuthObject, type MachineTokenType, type SignedInAuthObject } from '../core/internal.js';
 import { clerkBuilder, registerGuard } from './builder.js';
 import { guardMiddleware } from './guard.js';
-import { validateRequirement } from '../core/requirement.js';
 import type { AuthForToken } from './requirement.js';
 
 declare const clerkMetaBrand: unique symbol;

@@ -1,4 +1,4 @@
-import type { AcceptsToken, AuthenticatedMachineObject, MachineTokenType, SignedInAuthObject } from '../core/index.js';
+import type { AcceptsToken, AuthenticatedMachineObject, MachineTokenType, SignedInAuthObject } from '../core/internal.js';
 
 /**
  * The auth object a guard guarantees for the token kinds it accepts: a session for

@@ -9,6 +9,11 @@
  * outside base64url (`=` padding): Clerk's loose decoder accepts a padded signature; we refuse it
  * (counted below, never the other way round). Where @clerk/backend throws on a malformed token
  * (a TypeError on a `null` payload), its decision counts as "signed out".
+ *
+ * The corpus includes RS384/RS512 signatures made with the instance's own key (the key verifies RS256
+ * only: both sides refuse them), and a second test pins the exact reason in PEM and JWKS modes.
+ * Another deliberate difference, outside this corpus (see test/core/scopes.test.ts): for an M2M JWT
+ * whose `aud` is a single string, Clerk's `scopes` is that string; ours is a one-element list.
  */
 import { createClerkClient, type ClerkClient } from '@clerk/backend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,8 +93,13 @@ async function signedToken(): Promise<string> {
   // Raw payloads and headers: categories, types, claim types, missing claims.
   const t = now();
   const payload: Record<string, unknown> = { sub: 'user_raw', sid: 'sess_raw', iat: t, nbf: t - 5, exp: t + 600, azp: 'https://app.example.com', v: 2 };
-  const mutation = pick(['nosub', 'numsub', 'strexp', 'noexp', 'strnbf', 'striat', 'cat-template', 'cat-ignore', 'cat-m2m', 'typ-lower', 'typ-none', 'typ-at', 'alg-384', 'kid-missing', 'iss', 'aud', 'aud-list', 'm2m-cat-session']);
+  const mutation = pick([
+    'nosub', 'numsub', 'strexp', 'noexp', 'strnbf', 'striat', 'cat-template', 'cat-ignore', 'cat-m2m', 'typ-lower', 'typ-none', 'typ-at',
+    'alg-384', 'alg-512', 'alg-384-on-rs256', 'm2m-rs384', 'm2m-rs512', 'oauth-rs384', 'oauth-rs512',
+    'kid-missing', 'iss', 'aud', 'aud-list', 'm2m-cat-session',
+  ]);
   const header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT', kid: issuer.kid };
+  let signWith: 'RS256' | undefined;
   switch (mutation) {
     case 'nosub': delete payload.sub; break;
     case 'numsub': payload.sub = 42; break;
@@ -103,14 +113,20 @@ async function signedToken(): Promise<string> {
     case 'typ-lower': header.typ = 'jwt'; break;
     case 'typ-none': delete header.typ; break;
     case 'typ-at': header.typ = 'at+jwt'; payload.client_id = 'client_raw'; break;
+    // RS384/RS512 signatures made with the instance's own key (the issuer signs with the header's
+    // algorithm), and an RS256 signature under an RS384 header: the key verifies RS256 only.
     case 'alg-384': header.alg = 'RS384'; break;
+    case 'alg-512': header.alg = 'RS512'; break;
+    case 'alg-384-on-rs256': header.alg = 'RS384'; signWith = 'RS256'; break;
+    case 'm2m-rs384': case 'm2m-rs512': payload.sub = 'mch_raw'; payload.jti = 'mt_raw'; header.cat = 'cl_B7d4PD333AAA'; header.alg = mutation === 'm2m-rs384' ? 'RS384' : 'RS512'; break;
+    case 'oauth-rs384': case 'oauth-rs512': header.typ = 'at+jwt'; payload.client_id = 'client_raw'; header.alg = mutation === 'oauth-rs384' ? 'RS384' : 'RS512'; break;
     case 'kid-missing': delete header.kid; break;
     case 'iss': payload.iss = 'https://clerk.other.test'; break;
     case 'aud': payload.aud = 'api://other'; break;
     case 'aud-list': payload.aud = ['api://notes', 'x']; break;
     case 'm2m-cat-session': payload.sub = 'mch_raw'; header.cat = 'cl_B7d4PD111AAA'; break;
   }
-  return issuer.sign(payload, header);
+  return issuer.sign(payload, header, signWith && { alg: signWith });
 }
 
 function derived(base: string[]): string[] {
@@ -234,4 +250,39 @@ describe('differential: clerk-api-auth vs @clerk/backend authenticateRequest', (
     // Only opaque-token lookups reached the (loopback) Backend API; the JWT key made JWKS unnecessary.
     expect(api.count('jwks')).toBe(0);
   }, 180_000);
+
+  it('RS384/RS512 signatures by the instance key: refused with the reason authenticateRequest gives, with a PEM key and with the JWKS', async () => {
+    const t = now();
+    const base = { iss: issuer.issuerUrl, iat: t, nbf: t - 5, exp: t + 600 };
+    const cases: Array<[string, string]> = [];
+    for (const alg of ['RS256', 'RS384', 'RS512']) {
+      cases.push(
+        [`session ${alg}`, await issuer.sign({ ...base, sub: 'user_alg', sid: 'sess_alg', v: 2 }, { alg, typ: 'JWT', kid: issuer.kid, cat: 'cl_B7d4PD111AAA' })],
+        [`m2m ${alg}`, await issuer.sign({ ...base, sub: 'mch_alg', jti: 'mt_alg' }, { alg, typ: 'JWT', kid: issuer.kid, cat: 'cl_B7d4PD333AAA' })],
+        [`oauth ${alg}`, await issuer.sign({ ...base, sub: 'user_alg', client_id: 'client_alg', jti: 'oat_alg', scope: 'read' }, { alg, typ: 'at+jwt', kid: issuer.kid })],
+      );
+    }
+    cases.push(['session RS512 header, RS256 signature', await issuer.sign({ ...base, sub: 'user_alg' }, { alg: 'RS512', typ: 'JWT', kid: issuer.kid }, { alg: 'RS256' })]);
+    const modes = {
+      pem: { jwtKey: issuer.jwtKey, secretKey: issuer.secretKey, apiUrl: api.apiUrl },
+      jwks: { secretKey: issuer.secretKey, apiUrl: api.apiUrl },
+    };
+    const seen: string[] = [];
+    for (const [mode, options] of Object.entries(modes)) {
+      const clerk = createClerkClient({ ...options, publishableKey: issuer.publishableKey });
+      const ours = createClerkAuth({ ...options, env: {} });
+      for (const [name, token] of cases) {
+        const request = () => new Request('http://localhost/api', { headers: { authorization: `Bearer ${token}` } });
+        const state = await clerk.authenticateRequest(request(), { acceptsToken: 'any' });
+        const result = await ours.authenticate(request(), { acceptsToken: 'any' });
+        const what = `${mode} ${name}`;
+        expect(result.auth.isAuthenticated, what).toBe(state.isAuthenticated);
+        expect(result.reason, what).toBe(state.reason);
+        seen.push(`${what}: ${String(state.reason)}`);
+      }
+    }
+    // Both decisions occur: RS256 signs in, everything else is token-verification-failed.
+    expect(seen.filter((line) => line.endsWith('token-verification-failed'))).toHaveLength(14);
+    expect(seen.filter((line) => line.endsWith('null'))).toHaveLength(6);
+  });
 });
