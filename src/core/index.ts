@@ -19,6 +19,7 @@ export type {
   AuthenticateInput,
   AuthenticateOptions,
   AuthenticateResult,
+  ConnectionInput,
   AuthenticatedMachineObject,
   ClerkAuthObject,
   ClerkAuthOptions,
