@@ -1,9 +1,10 @@
 import type { ClerkClient } from '@clerk/backend';
 import { checkRequirement, type AuthCheck, type AuthRequirement } from './authorization.js';
 import { buildClerkClient } from './clerk-client.js';
-import { readCredential } from './credentials.js';
+import { readCredential, type CredentialRules } from './credentials.js';
 import { localKeyResolver, remoteKeyResolver } from './jwks.js';
-import { resolveOptions } from './options.js';
+import { accepts, resolveOptions } from './options.js';
+import { sessionCookieRules, type SessionCookieRules } from './session-cookie.js';
 import { VerifiedTokenCache } from './token-cache.js';
 import { TokenVerifier, signedOut } from './verify.js';
 import type { AcceptsToken, AuthenticateInput, AuthenticateOptions, AuthenticateResult, ClerkAuthOptions } from './types.js';
@@ -55,7 +56,8 @@ export interface ClerkAuth {
  * invalid configuration throws `ClerkAuthConfigError` here, never on a request.
  *
  * Works with only `CLERK_SECRET_KEY` (keys from the Backend API JWKS, fetched once and cached) or only
- * `CLERK_JWT_KEY` (networkless, zero network calls). A publishable key is never required.
+ * `CLERK_JWT_KEY` (networkless, zero network calls). A publishable key is never required; when given,
+ * `__session` cookies are read under their suffixed names (`__session_<suffix>`) as Clerk chooses them.
  *
  * @example
  * ```ts
@@ -92,11 +94,27 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
     acceptsToken: resolved.acceptsToken,
   });
 
-  /** Reads the credential and verifies it; settles without a promise when nothing has to be verified. */
+  // The cookie names depend on a digest of the publishable key, computed once (asynchronously, with
+  // WebCrypto): until it is known, which is almost at once, calls wait for it.
+  const machineRules: CredentialRules = { maxTokenLength: resolved.maxTokenLength, cookie: null };
+  let sessionRules: CredentialRules | null = null;
+  const useCookieRules = (cookie: SessionCookieRules): void => {
+    sessionRules = { maxTokenLength: resolved.maxTokenLength, cookie };
+  };
+  const cookieRules = sessionCookieRules(resolved.publishableKey);
+  const cookieRulesReady = cookieRules instanceof Promise ? cookieRules.then(useCookieRules) : useCookieRules(cookieRules);
+
+  /**
+   * Reads the credential and verifies it; settles without a promise when nothing has to be verified.
+   * A `__session` cookie only ever carries a session token: it is read only when the call accepts
+   * session tokens, and verified as nothing else.
+   */
   const settle = (input: AuthenticateInput, callOptions?: AuthenticateOptions): AuthenticateResult | Promise<AuthenticateResult> => {
+    if (sessionRules === null) return (cookieRulesReady as Promise<void>).then(() => settle(input, callOptions));
     const acceptsToken = callOptions?.acceptsToken ?? resolved.acceptsToken;
-    const credential = readCredential(input, resolved.maxTokenLength);
-    return credential.token === null ? signedOut(credential.reason, acceptsToken) : verifier.verify(credential.token, acceptsToken);
+    const credential = readCredential(input, accepts(acceptsToken, 'session_token') ? sessionRules : machineRules);
+    if (credential.token === null) return signedOut(credential.reason, acceptsToken);
+    return verifier.verify(credential.token, credential.source === 'cookie' ? 'session_token' : acceptsToken);
   };
 
   const clerkAuth: ClerkAuth = {
@@ -118,8 +136,9 @@ const settlers = new WeakMap<ClerkAuth, (input: AuthenticateInput, options?: Aut
 /**
  * `clerkAuth.authenticate(input, options)`, but settled without a promise when nothing has to be
  * verified: no credential, a malformed one, or a token verified before and still cached (the common
- * case). Integrations use it to skip a tick on the hot path. A `ClerkAuth` not made by
- * `createClerkAuth` is simply asked through `authenticate`.
+ * case). Integrations use it to skip a tick on the hot path. (With a publishable key, calls made in
+ * the instant after creation, before the cookie names are known, return a promise.) A `ClerkAuth`
+ * not made by `createClerkAuth` is simply asked through `authenticate`.
  *
  * @internal
  */

@@ -24,6 +24,7 @@ export type {
   AuthenticateInput,
   AuthenticateOptions,
   AuthenticateResult,
+  ConnectionInput,
   AuthenticatedMachineObject,
   ClerkAuthObject,
   ClerkAuthOptions,

@@ -12,8 +12,21 @@ export const SignedOutReason = {
   MalformedAuthorizationHeader: 'malformed-authorization-header',
   /** The token is longer than `maxTokenLength`. */
   TokenTooLarge: 'token-too-large',
-  /** The token is of a kind the caller does not accept (e.g. a machine token where a session is required). */
+  /**
+   * The token is of a kind the caller does not accept (e.g. a machine token where a session is
+   * required), or a `__session` cookie holds something other than a session token.
+   */
   TokenTypeMismatch: 'token-type-mismatch',
+  /**
+   * A `__session` cookie came without a `__client_uat` cookie (or with `__client_uat=0`): the browser
+   * has no signed-in client, so the session cookie is stale. `@clerk/backend`'s own reason.
+   */
+  SessionTokenWithoutClientUat: 'session-token-but-no-client-uat',
+  /**
+   * A `__session` cookie holds a token issued before the client's last sign-in or sign-out
+   * (`iat` before `__client_uat`), so it is stale. `@clerk/backend`'s own reason.
+   */
+  SessionTokenIatBeforeClientUat: 'session-token-iat-before-client-uat',
   /** The session is valid but `pending` (the user still has a task to complete). */
   SessionPending: 'session-pending',
   /** An opaque machine token needs the Backend API, but only a JWT key is configured. */
@@ -55,7 +68,9 @@ export function toSignedOutReason(value: unknown): SignedOutReason {
 
 /**
  * Whether a signed-out result means a credential was presented and rejected (as opposed to no
- * credential at all). Such callers must get a 401 `invalid_token`, never anonymous access.
+ * credential at all). Such callers must get a 401 `invalid_token`, never anonymous access. A stale
+ * `__session` cookie (`session-token-but-no-client-uat`, `session-token-iat-before-client-uat`) is
+ * a presented and rejected credential too: the client should refresh its session token.
  *
  * @example
  * ```ts

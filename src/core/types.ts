@@ -133,15 +133,44 @@ export interface ClerkAuthOptions extends Omit<ClerkOptions, 'jwtKey' | 'audienc
 
 /**
  * Anything `authenticate` can read a credential from: a web `Request`, a Node `IncomingMessage`
- * (or anything with Node-style `headers`), a bare token string (e.g. WebSocket connection params),
- * or nothing.
+ * (or anything with Node-style `headers`, such as an AWS Lambda event), the connection parameters of
+ * a WebSocket or SSE client together with its request (`ConnectionInput`), a bare token string, or
+ * nothing.
  *
  * @example
  * ```ts
  * await clerkAuth.authenticate(new Request('https://api.example.com', { headers: { authorization: `Bearer ${token}` } }));
+ * await clerkAuth.authenticate({ connectionParams: { token }, request: upgradeRequest });
  * ```
  */
-export type AuthenticateInput = Request | NodeLikeRequest | string | null | undefined;
+export type AuthenticateInput = Request | NodeLikeRequest | ConnectionInput | string | null | undefined;
+
+/**
+ * The connection parameters a WebSocket or SSE client sends (graphql-ws `connectionParams`, tRPC
+ * `info.connectionParams`), with the request they came on (the WebSocket upgrade request, or the SSE
+ * request). Told apart from a request by its `connectionParams` key.
+ *
+ * One rule reads it: the token is `token`, `authorization` (any case) or `headers.authorization` (any
+ * case), as `"Bearer <token>"` (scheme in any case) or the bare token. A value that is not a string
+ * is malformed; two different tokens, or a token that differs from the request's own
+ * `Authorization` header, are refused as `multiple-authorization-headers` (the same token in both
+ * places is fine). With no token in the parameters, the request is read as usual (its
+ * `Authorization` header, else a same-origin `__session` cookie).
+ *
+ * @example
+ * ```ts
+ * // graphql-ws: context.connectionParams and context.extra.request
+ * const { auth } = await clerkAuth.authenticate({ connectionParams: ctx.connectionParams, request: ctx.extra.request });
+ * // tRPC: opts.info.connectionParams and opts.req
+ * const result = await clerkAuth.authenticate({ connectionParams: opts.info?.connectionParams, request: opts.req });
+ * ```
+ */
+export interface ConnectionInput {
+  /** The client's connection parameters; `null` or `undefined` when it sent none. */
+  connectionParams: Readonly<Record<string, unknown>> | null | undefined;
+  /** The request the parameters came on, read when the parameters carry no token. */
+  request?: Request | NodeLikeRequest | null;
+}
 
 /**
  * The part of a Node `IncomingMessage` the core reads.

@@ -173,8 +173,10 @@ beforeAll(async () => {
     { name: 'two Authorization headers: the same valid token twice', reason: 'multiple-authorization-headers', headers: [['authorization', `Bearer ${alice}`], ['authorization', `Bearer ${alice}`]] },
     { name: 'Authorization header, valid, then an empty one', reason: 'malformed-authorization-header', headers: [['authorization', `Bearer ${alice}`], ['authorization', '']] },
     // Cookies.
-    { name: 'garbage __session cookie', reason: 'token-invalid', headers: [['cookie', '__session=garbage.token.value']] },
-    { name: 'expired __session cookie', reason: 'token-expired', headers: [['cookie', `__session=${await issuer.sessionToken({ userId: 'user_alice', expiresInSeconds: -60 })}`]] },
+    { name: 'garbage __session cookie', reason: 'token-invalid', headers: [['cookie', '__client_uat=1; __session=garbage.token.value']] },
+    { name: 'expired __session cookie', reason: 'token-expired', headers: [['cookie', `__client_uat=1; __session=${await issuer.sessionToken({ userId: 'user_alice', expiresInSeconds: -60 })}`]] },
+    { name: 'valid __session cookie without __client_uat (signed-out browser)', reason: 'session-token-but-no-client-uat', headers: [['cookie', `__session=${alice}`]] },
+    { name: 'M2M token in the __session cookie', reason: 'token-type-mismatch', headers: [['cookie', `__client_uat=1; __session=${m2m}`]] },
     { name: 'header and cookie disagree: broken header, valid cookie', reason: 'token-invalid', headers: [['authorization', 'Bearer garbage'], ['cookie', `__session=${alice}`]] },
     { name: 'header and cookie disagree: expired header, valid cookie', reason: 'token-expired', headers: [...bearer(await issuer.sessionToken({ userId: 'user_bob', expiresInSeconds: -60 })), ['cookie', `__session=${alice}`]] },
     { name: 'valid cookie sent cross-site (Origin)', headers: [['cookie', `__session=${alice}`], ['origin', 'https://evil.example']], presented: false },
