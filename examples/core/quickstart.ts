@@ -24,7 +24,7 @@ for (const [label, authorization] of cases) {
   const request = new Request('https://api.example.com/notes', { headers: authorization ? { authorization } : {} });
   const result = await clerkAuth.authenticate(request);
   const check = checkRequirement(result, { role: 'org:admin' });
-  const who = result.auth.tokenType === 'session_token' ? (result.auth.userId ?? 'anonymous') : result.auth.tokenType;
+  const who = result.auth.tokenType === 'session_token' ? (result.auth.userId ?? 'anonymous') : (result.auth.tokenType ?? 'none');
   const verdict = check.ok ? '200 allowed' : `${check.error.status} ${check.error.code}`;
   console.log(`${label.padEnd(16)} → ${who.padEnd(11)} reason=${String(result.reason).padEnd(14)} role org:admin → ${verdict}`);
 }

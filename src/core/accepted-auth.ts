@@ -5,13 +5,8 @@ import {
   unauthenticatedMachineObject,
 } from '@clerk/backend/internal';
 import type { SignedOutReason } from './reasons.js';
-import type { AcceptsToken, MachineTokenType, SignedOutAuthObject, TokenKind, UnauthenticatedMachineObject } from './types.js';
+import type { AcceptsToken, InvalidTokenAuthObject, MachineTokenType, SignedOutAuthObject, TokenKind, UnauthenticatedMachineObject } from './types.js';
 
-/**
- * Clerk's auth object for a call that accepts no token kind of the one presented: `tokenType: null`.
- * @internal
- */
-export type InvalidTokenAuthObject = ReturnType<typeof invalidTokenAuthObject>;
 
 /** A signed-out auth object as Clerk builds it for a call. @internal */
 export type SignedOutAuthFor = SignedOutAuthObject | UnauthenticatedMachineObject | InvalidTokenAuthObject;

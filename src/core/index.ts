@@ -27,6 +27,7 @@ export type {
   ConnectionInput,
   AuthenticatedMachineObject,
   ClerkAuthObject,
+  InvalidTokenAuthObject,
   ClerkAuthOptions,
   ClerkClient,
   MachineTokenType,

@@ -21,3 +21,5 @@ export { accepts } from './options.js';
 export { isToken68 } from './credentials.js';
 export { signedOut } from './verify.js';
 export { validateRequirement } from './requirement.js';
+export { credentialInputOf } from './credential-input.js';
+export { authObjectFor, signedOutFor } from './accepted-auth.js';

@@ -65,7 +65,8 @@ export function settledRequestAuth(result: AuthenticateResult, clockSkewInMs: nu
  */
 export function narrow(result: AuthenticateResult, kinds: AcceptsToken): AuthenticateResult {
   if (result.reason !== null) return kinds === 'any' || accepts(kinds, 'session_token') ? result : signedOut(result.reason, kinds);
-  return accepts(kinds, result.auth.tokenType) ? result : signedOut(SignedOutReason.TokenTypeMismatch, kinds);
+  const kind = result.auth.tokenType;
+  return kind !== null && accepts(kinds, kind) ? result : signedOut(SignedOutReason.TokenTypeMismatch, kinds, undefined, kind);
 }
 
 class LazyRequestAuth implements RequestAuth {

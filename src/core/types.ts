@@ -1,4 +1,5 @@
 import type { ClerkClient, ClerkOptions } from '@clerk/backend';
+import type { invalidTokenAuthObject } from '@clerk/backend/internal';
 import type {
   AuthenticatedMachineObject,
   MachineTokenType,
@@ -44,7 +45,20 @@ export type ClerkAuthObject =
   | SignedInAuthObject
   | SignedOutAuthObject
   | AuthenticatedMachineObject
-  | UnauthenticatedMachineObject;
+  | UnauthenticatedMachineObject
+  | InvalidTokenAuthObject;
+
+/**
+ * Clerk's auth object for a call that accepts several token kinds when the credential is of none of
+ * them (or there is none): `tokenType: null`, signed out. As `@clerk/backend` builds it.
+ *
+ * @example
+ * ```ts
+ * const { auth } = await clerkAuth.authenticate(request, { acceptsToken: ['api_key', 'm2m_token'] });
+ * if (auth.tokenType === null) console.log('neither an API key nor an M2M token');
+ * ```
+ */
+export type InvalidTokenAuthObject = ReturnType<typeof invalidTokenAuthObject>;
 
 /**
  * Options of `createClerkAuth`: every `createClerkClient` option, every verification option, and a few

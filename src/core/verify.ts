@@ -1,5 +1,6 @@
 import type { ClerkClient } from '@clerk/backend';
-import { authenticatedMachineObject, signedOutAuthObject, unauthenticatedMachineObject } from '@clerk/backend/internal';
+import { authenticatedMachineObject } from '@clerk/backend/internal';
+import { signedOutFor } from './accepted-auth.js';
 import { sessionAuthObject } from './auth-object.js';
 import { ConcurrencyLimiter } from './concurrency.js';
 import { isToken68 } from './credentials.js';
@@ -35,11 +36,16 @@ type Verified = { payload: Record<string, unknown> } | { reason: SignedOutReason
 type OpaqueOutcome = { result: AuthenticateResult } | { reason: SignedOutReason };
 const OVERLOADED: OpaqueVerification = { reason: SignedOutReason.ClerkApiUnavailable, definite: false };
 
-/** The signed-out result for a call that accepts `acceptsToken`. @internal */
-export function signedOut(reason: SignedOutReason, acceptsToken: AcceptsToken, sessionStatus?: 'pending'): AuthenticateResult {
-  if (accepts(acceptsToken, 'session_token')) return { auth: signedOutAuthObject(undefined, sessionStatus), reason };
-  const first = (typeof acceptsToken === 'string' ? acceptsToken : acceptsToken[0]) as MachineTokenType;
-  return { auth: unauthenticatedMachineObject(first), reason };
+/**
+ * The signed-out result for a call that accepts `acceptsToken`, with Clerk's auth object for it
+ * (`authObjectFor`): the presented kind's signed-out object where accepted, the accepted kind's for a
+ * single kind, `tokenType: null` for a list that excludes the presented kind. `presented` is `null`
+ * when no kind is known (no token, or one that is not a token at all), which Clerk treats as a session.
+ *
+ * @internal
+ */
+export function signedOut(reason: SignedOutReason, acceptsToken: AcceptsToken, sessionStatus?: 'pending', presented: TokenKind | null = null): AuthenticateResult {
+  return signedOutFor(reason, acceptsToken, presented, sessionStatus);
 }
 
 /** Sorts a token into session / machine (JWT or opaque) the way `@clerk/backend` does, decoding it once. */
@@ -106,21 +112,28 @@ export class TokenVerifier {
    */
   verify(token: string, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
     const hit = this.cache?.get(token, Date.now());
-    if (hit === undefined) return this.verifyFresh(token, acceptsToken);
-    return accepts(acceptsToken, hit.kind) ? hit.result : signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
-  }
-
-  private async verifyFresh(token: string, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
+    if (hit !== undefined) return accepts(acceptsToken, hit.kind) ? hit.result : signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken, undefined, hit.kind);
+    // What needs no key or call is decided at once: a token that is not a token68, not a token at all,
+    // or of a kind the call does not accept (an opaque machine token where only sessions count).
+    let classified: Classified;
     try {
       if (!isToken68(token)) return signedOut(SignedOutReason.MalformedAuthorizationHeader, acceptsToken);
-      const classified = classify(token);
-      if ('invalid' in classified) return signedOut(classified.invalid, acceptsToken);
-      if (!accepts(acceptsToken, classified.kind)) return signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken);
+      classified = classify(token);
+    } catch {
+      return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
+    }
+    if ('invalid' in classified) return signedOut(classified.invalid, acceptsToken);
+    if (!accepts(acceptsToken, classified.kind)) return signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken, undefined, classified.kind);
+    return this.verifyFresh(token, classified, acceptsToken);
+  }
+
+  private async verifyFresh(token: string, classified: Exclude<Classified, { invalid: SignedOutReason }>, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
+    try {
       if (classified.decoded === null) return await this.verifyOpaque(token, classified.kind as MachineTokenType, acceptsToken);
       if (classified.kind === 'session_token') return await this.verifySession(token, classified.decoded, acceptsToken);
       return await this.verifyMachineJwt(token, classified.kind, classified.decoded, acceptsToken);
     } catch {
-      return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
+      return signedOut(SignedOutReason.TokenInvalid, acceptsToken, undefined, classified.kind);
     }
   }
 
@@ -155,16 +168,16 @@ export class TokenVerifier {
   }
 
   private async verifyMachineJwt(token: string, kind: TokenKind, decoded: DecodedJwt, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
-    if (kind === 'm2m_token' && decoded.header.cat !== undefined && decoded.header.cat !== CAT_M2M) return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
+    if (kind === 'm2m_token' && decoded.header.cat !== undefined && decoded.header.cat !== CAT_M2M) return signedOut(SignedOutReason.TokenInvalid, acceptsToken, undefined, kind);
     const checks: ClaimChecks = { clockSkewInMs: this.options.clockSkewInMs, audience: kind === 'm2m_token' ? this.options.audience : undefined };
     const verified = await this.verifyJwt(decoded, checks, kind === 'oauth_token' ? OAUTH_JWT_TYPES : undefined);
-    if ('reason' in verified) return signedOut(verified.reason, acceptsToken);
+    if ('reason' in verified) return signedOut(verified.reason, acceptsToken, undefined, kind);
     const p = verified.payload;
-    if (kind === 'oauth_token' && !oauthAudienceMatches(p.aud, this.options.audience)) return signedOut(SignedOutReason.TokenVerificationFailed, acceptsToken);
+    if (kind === 'oauth_token' && !oauthAudienceMatches(p.aud, this.options.audience)) return signedOut(SignedOutReason.TokenVerificationFailed, acceptsToken, undefined, kind);
     // The verification result @clerk/backend builds from a machine JWT (M2MToken / IdPOAuthAccessToken.fromJwtPayload),
     // with scopes always a list of whole values.
     const scopes = kind === 'm2m_token' ? m2mJwtScopes(p) : oauthJwtScopes(p);
-    if (scopes === undefined) return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
+    if (scopes === undefined) return signedOut(SignedOutReason.TokenInvalid, acceptsToken, undefined, kind);
     const data =
       kind === 'm2m_token'
         ? { id: str(p.jti), subject: str(p.sub), scopes, claims: customClaims(p) }
@@ -184,17 +197,17 @@ export class TokenVerifier {
    * `clerk-api-unavailable`.
    */
   private async verifyOpaque(token: string, kind: MachineTokenType, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
-    if (!opaqueVerificationKey(kind, this.options)) return signedOut(SignedOutReason.SecretKeyRequired, acceptsToken);
+    if (!opaqueVerificationKey(kind, this.options)) return signedOut(SignedOutReason.SecretKeyRequired, acceptsToken, undefined, kind);
     const rejectedKey = this.rejected.enabled ? await this.rejected.keyOf(token) : undefined;
     const remembered = rejectedKey === undefined ? undefined : this.rejected.get(rejectedKey);
-    if (remembered !== undefined) return signedOut(remembered, acceptsToken);
+    if (remembered !== undefined) return signedOut(remembered, acceptsToken, undefined, kind);
     let pending = this.opaqueInFlight.get(token);
     if (pending === undefined) {
       pending = this.askBackendApi(token, kind, rejectedKey).finally(() => this.opaqueInFlight.delete(token));
       this.opaqueInFlight.set(token, pending);
     }
     const verified = await pending;
-    return 'reason' in verified ? signedOut(verified.reason, acceptsToken) : verified.result;
+    return 'reason' in verified ? signedOut(verified.reason, acceptsToken, undefined, kind) : verified.result;
   }
 
   /** One Backend API verification of an opaque token, within the concurrency cap; aborted after `apiTimeoutMs`. */

@@ -21,7 +21,8 @@ import { isCredentialRejected } from '../core/reasons.js';
 import type { FieldRule, SchemaRules } from './rules.js';
 
 /** Why a field is denied: the core error its rule produced. @internal */
-export type DenialError = UnauthenticatedError | ForbiddenError | ClerkApiUnavailableError;
+import type { DenialError } from '../core/internal.js';
+export type { DenialError };
 
 /**
  * One denied field node of the operation. `byType` holds, for each runtime object type the field can

@@ -70,7 +70,7 @@ describe('rejected opaque tokens are remembered briefly', () => {
     expect((await clerkAuth.authenticate(token)).reason).toBe('token-invalid');
     const any = await clerkAuth.authenticate(token, { acceptsToken: 'any' });
     expect(any.reason).toBe('token-invalid');
-    expect(any.auth.tokenType).toBe('session_token');
+    expect(any.auth.tokenType).toBe('api_key'); // Clerk's signed-out object of the presented kind
     expect((await clerkAuth.authenticate(token, { acceptsToken: 'session_token' })).reason).toBe('token-type-mismatch');
     expect(api.count('api_keys.verify')).toBe(1);
   });
