@@ -98,8 +98,8 @@ export class InvalidRequestError extends ClerkAuthError {
       'INVALID_REQUEST',
       400,
       reason === 'multiple-authorization-headers'
-        ? 'The request carries more than one credential. Send exactly one Clerk token, as `Authorization: Bearer <token>`.'
-        : 'The Authorization header is malformed. Send a Clerk token as `Authorization: Bearer <token>`.',
+        ? 'The request carries more than one credential (multiple-authorization-headers). Send exactly one Clerk token, as `Authorization: Bearer <token>`.'
+        : `The credential is malformed (${reason}). Send a Clerk token as \`Authorization: Bearer <token>\`.`,
     );
     this.reason = reason;
     this.wwwAuthenticate = `Bearer error="invalid_request", error_description="${reason}"`;
@@ -133,7 +133,7 @@ export class UnauthenticatedError extends ClerkAuthError {
       !rejected
         ? 'Authentication required. Send a Clerk token as `Authorization: Bearer <token>`.'
         : reason === 'token-type-mismatch'
-          ? 'The presented token is of a kind this operation does not accept (e.g. a machine token where a signed-in session is required). Send a token of an accepted kind.'
+          ? 'The presented token is of a kind this operation does not accept (token-type-mismatch), e.g. a machine token where a signed-in session is required. Send a token of an accepted kind.'
           : `The presented token was rejected (${reason}). Send a fresh, valid Clerk token as \`Authorization: Bearer <token>\`.`,
     );
     this.reason = reason;

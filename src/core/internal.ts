@@ -23,3 +23,4 @@ export { signedOut } from './verify.js';
 export { validateRequirement } from './requirement.js';
 export { credentialInputOf } from './credential-input.js';
 export { authObjectFor, signedOutFor } from './accepted-auth.js';
+export { bytesToBase64Url } from './jwt-key.js';

@@ -1,4 +1,4 @@
-import { bytesToBase64Url } from '../core/jwt-key.js';
+import { bytesToBase64Url } from '../core/internal.js';
 import { createWebhookSigningSecret, signWebhook, type SignedWebhook, type WebhookDeliveryOptions, type WebhookEventInput } from './webhooks.js';
 
 /** Clerk's JWT category for session tokens and for M2M tokens (`cat` header). */

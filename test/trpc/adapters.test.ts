@@ -221,8 +221,9 @@ describe('SSE subscriptions with connectionParams (httpSubscriptionLink)', () =>
     const b = await issuer.sessionToken({ userId: 'user_b' });
     const params = encodeURIComponent(JSON.stringify({ token: b }));
     const res = await raw(`${url}/whoami?connectionParams=${params}`, a);
-    expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toContain('multiple-authorization-headers');
+    // Two credentials are the request's fault (RFC 6750 §3.1 invalid_request), not a token to refresh.
+    expect(res.status).toBe(400);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_request", error_description="multiple-authorization-headers"');
     expect(await raw(`${url}/whoami?connectionParams=${params}`)).toMatchObject({ status: 200, body: { result: { data: 'user_b' } } });
   });
 });
@@ -276,7 +277,7 @@ describe('WebSocket adapter (applyWSSHandler + wsLink)', () => {
     const other = await issuer.sessionToken({ userId: 'user_other' });
     const both = wsClient({ headers: { authorization: `Bearer ${token}` }, connectionParams: async () => ({ token: other }) });
     const error = await rejection(both.whoami.query());
-    expect(error.data).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(error.data).toMatchObject({ code: 'BAD_REQUEST', httpStatus: 400 });
     expect(error.message).toContain('multiple-authorization-headers');
   });
 

@@ -1,0 +1,72 @@
+/**
+ * The folders are the architecture: `src/core` owns every rule and imports nothing from the
+ * integrations; every other folder reaches the core through its one internal barrel
+ * (`src/core/internal.ts`), so no integration grows its own copy of a core rule by importing a core
+ * module's private helpers.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..', 'src');
+
+function sourcesOf(folder: string): string[] {
+  const files: string[] = [];
+  for (const entry of readdirSync(join(root, folder), { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) files.push(...sourcesOf(path));
+    else if (entry.name.endsWith('.ts')) files.push(path);
+  }
+  return files;
+}
+
+/** Every module specifier a file imports or re-exports (static and dynamic). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const specifiers: string[] = [];
+  for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/g)) specifiers.push(match[1] as string);
+  for (const match of text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)) specifiers.push(match[1] as string);
+  return specifiers;
+}
+
+describe('architecture', () => {
+  it('src/core imports nothing from the integrations, the test kit or the client', () => {
+    const offenders = sourcesOf('core').flatMap((file) =>
+      importsOf(file)
+        .filter((specifier) => /^\.\.\/(trpc|graphql|testing|client)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
+        .map((specifier) => `${file} → ${specifier}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('every other folder reaches the core only through src/core/internal.ts', () => {
+    const offenders: string[] = [];
+    for (const folder of ['trpc', 'graphql', 'testing', 'client']) {
+      for (const file of sourcesOf(folder)) {
+        for (const specifier of importsOf(file)) {
+          if (/^(\.\.\/)+core\//.test(specifier) && !/^(\.\.\/)+core\/internal\.js$/.test(specifier)) offenders.push(`${file} → ${specifier}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('integrations do not import each other', () => {
+    const offenders: string[] = [];
+    for (const [folder, others] of [
+      ['trpc', /^\.\.\/(graphql|testing|client)\//],
+      ['graphql', /^\.\.\/(trpc|testing|client)\//],
+      ['client', /^\.\.\/(trpc|graphql|testing)\//],
+    ] as const) {
+      for (const file of sourcesOf(folder)) for (const specifier of importsOf(file)) if (others.test(specifier)) offenders.push(`${file} → ${specifier}`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('the internal barrel says it is not public and is not a package export', () => {
+    expect(readFileSync(join(root, 'core', 'internal.ts'), 'utf8')).toMatch(/NOT PUBLIC/);
+    const pkg = JSON.parse(readFileSync(join(root, '..', 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    expect(Object.keys(pkg.exports).some((key) => key.includes('internal'))).toBe(false);
+    expect(relative(root, join(root, 'core', 'internal.ts'))).toBe(join('core', 'internal.ts'));
+  });
+});
