@@ -2,22 +2,24 @@ import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import {
   defaultFieldResolver,
   GraphQLError,
+  isNonNullType,
   type FragmentDefinitionNode,
   type GraphQLFieldConfig,
   type GraphQLFieldResolver,
   type GraphQLResolveInfo,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  versionInfo,
 } from 'graphql';
 import { checkRequirement } from '../core/authorization.js';
 import type { ClerkAuth } from '../core/create-clerk-auth.js';
 import { SignedOutReason } from '../core/reasons.js';
 import type { AuthenticateResult, ClerkAuthObject } from '../core/types.js';
 import { stateOf } from './context.js';
-import { expiredError, rejectionErrors } from './errors.js';
+import { expiredError, rejectionError } from './errors.js';
 import { expiryOf, untilExpiry } from './expiry.js';
 import { guardResolver, type PlanLookup } from './guard.js';
-import { decide, planOperation, type Decision, type Plan } from './plan.js';
+import { decide, planOperation, UNREADABLE_VARIABLES, type Decision, type Plan, type PlanInput } from './plan.js';
 import { compileRules } from './rules.js';
 
 /**
@@ -43,6 +45,8 @@ interface Execution {
   readonly plan: Plan;
   readonly decision: Decision;
   readonly rejection: GraphQLError | undefined;
+  /** Whether a root field already raised `rejection` (the others are then null without a new error). */
+  rejected: boolean;
   readonly result: AuthenticateResult;
   readonly skew: number;
 }
@@ -149,9 +153,23 @@ type ExecutionOf = (context: unknown, info: GraphQLResolveInfo) => Execution;
 function rootResolver(resolve: GraphQLFieldResolver<unknown, unknown>, executionOf: ExecutionOf): GraphQLFieldResolver<unknown, unknown> {
   return function clerkRootResolver(source, args, context, info) {
     const execution = executionOf(context, info);
-    if (execution.rejection !== undefined) throw execution.rejection;
+    if (execution.rejection !== undefined) return reject(execution, info);
     return resolve(source, args, context, info);
   };
+}
+
+/**
+ * A root field of a rejected operation: the first raises the rejection (one error, at its path);
+ * the others are null without an error of their own, unless non-null (then they raise it too, and
+ * null propagates to `data`). So a rejection is one error however many root fields are selected.
+ */
+function reject(execution: Execution, info: GraphQLResolveInfo): null {
+  const rejection = execution.rejection as GraphQLError;
+  if (!execution.rejected || isNonNullType(info.returnType)) {
+    execution.rejected = true;
+    throw rejection;
+  }
+  return null;
 }
 
 function subscriptionRoot(
@@ -164,7 +182,7 @@ function subscriptionRoot(
     ...config,
     subscribe(source, args, context, info) {
       const execution = executionOf(context, info);
-      if (execution.rejection !== undefined) throw execution.rejection;
+      if (execution.rejection !== undefined) return reject(execution, info);
       const at = execution.plan.guarded ? expiryOf(execution.result, execution.skew) : undefined;
       const stream = subscribe(source, args, context, info);
       if (at === undefined) return stream;
@@ -174,7 +192,7 @@ function subscriptionRoot(
     resolve(source, args, context, info) {
       if (source === EXPIRED) throw expiredError();
       const execution = executionOf(context, info);
-      if (execution.rejection !== undefined) throw execution.rejection;
+      if (execution.rejection !== undefined) return reject(execution, info);
       return resolve(source, args, context, info);
     },
   };
@@ -199,8 +217,8 @@ function decideExecution(
     check,
   });
   const decision = decide(plan, info.operation, rejectUnauthorized);
-  const rejection = decision === 'reject' ? strongest(rejectionErrors(plan)) : undefined;
-  return { plan, decision, rejection, result, skew: clerkAuth?.config.clockSkewInMs ?? 5000 };
+  const rejection = decision === 'reject' ? rejectionError(plan) : undefined;
+  return { plan, decision, rejection, rejected: false, result, skew: clerkAuth?.config.clockSkewInMs ?? 5000 };
 }
 
 /** A context built without `createClerkGraphQLContext` but carrying Clerk's auth object as `auth`. */
@@ -211,28 +229,21 @@ function resultFromContext(context: object): AuthenticateResult {
   return { auth, reason: signedOutReason ?? SignedOutReason.TokenMissing };
 }
 
-function strongest(errors: readonly GraphQLError[]): GraphQLError | undefined {
-  return errors.find((error) => error.extensions.http !== undefined) ?? errors[0];
-}
+/** graphql 17 hands resolvers `{ sources, coerced }`; graphql 16 (and graphql-tools' executor on 16) the coerced map itself. */
+const WRAPPED_VARIABLES = versionInfo.major >= 17;
 
 /**
- * Variable values as `@skip`/`@include` see them: graphql 16 (and graphql-tools' executor) hand
- * resolvers the coerced map; graphql 17 wraps it as `{ sources, coerced }`.
+ * Variable values as `@skip`/`@include` see them. Which form `info.variableValues` has is decided by
+ * graphql's major version, never by the object's shape: an operation may name its own variables
+ * `$coerced` and `$sources`. On graphql 17 a value that is not the `{ sources, coerced }` wrapper is
+ * unreadable: every condition on a variable then counts as "selected" (the safe side).
  */
-function variablesOf(info: GraphQLResolveInfo): Readonly<Record<string, unknown>> {
-  const values = info.variableValues as unknown as Record<string, unknown>;
-  const declared = new Set(info.operation.variableDefinitions?.map((definition) => definition.variable.name.value));
-  if (
-    !declared.has('coerced') &&
-    !declared.has('sources') &&
-    typeof values.coerced === 'object' &&
-    values.coerced !== null &&
-    typeof values.sources === 'object' &&
-    values.sources !== null
-  ) {
-    return values.coerced as Record<string, unknown>;
-  }
-  return values;
+function variablesOf(info: GraphQLResolveInfo): PlanInput['variables'] {
+  const values = info.variableValues as unknown;
+  if (typeof values !== 'object' || values === null) return WRAPPED_VARIABLES ? UNREADABLE_VARIABLES : undefined;
+  if (!WRAPPED_VARIABLES) return values as Readonly<Record<string, unknown>>;
+  const coerced = (values as { coerced?: unknown }).coerced;
+  return typeof coerced === 'object' && coerced !== null ? (coerced as Readonly<Record<string, unknown>>) : UNREADABLE_VARIABLES;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
