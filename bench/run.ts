@@ -3,10 +3,11 @@
  * measured in the same run. Results are recorded in BENCHMARKS.md with the machine they ran on.
  *
  *   npm run bench      (builds first; BENCH_SECONDS / BENCH_ROUNDS set the HTTP rounds, default 4 × 2.5 s;
- *                      ROUNDS / CYCLES the GraphQL rounds)
+ *                      ROUNDS / CYCLES the GraphQL rounds; ALIAS_RUNS the GraphQL alias rounds)
  */
 import { cpus, totalmem } from 'node:os';
 import { benchAuthenticate, benchMemory } from './core.js';
+import { benchGraphqlAliases } from './graphql-aliases.js';
 import { benchGraphqlDirectives } from './graphql-directives.js';
 import { benchHttp } from './http.js';
 import { benchTrpcOverhead } from './trpc-overhead.js';
@@ -48,6 +49,17 @@ for (const row of await timed('tRPC', () => benchTrpcOverhead())) {
 }
 for (const row of await timed('GraphQL', () => benchGraphqlDirectives())) {
   lines.push({ benchmark: 'GraphQL directives (1000 × 5)', case: row.case, value: row.value, ratio: row.ratio, target: row.target });
+}
+for (const row of await timed('GraphQL aliases', () => benchGraphqlAliases())) {
+  // The summary keeps clerk-api-auth's rows; the bench prints every variant, baselines included.
+  if (!/useClerk|transformer/.test(row.variant)) continue;
+  lines.push({
+    benchmark: `GraphQL denial, ${row.aliases} aliases`,
+    case: row.variant,
+    value: `${row.bytes.toLocaleString('en')} B, ${row.ms.toFixed(2)} ms, ${row.errors} errors`,
+    ratio: `${row.bytesRatio.toFixed(2)}× bytes, ${row.timeRatio.toFixed(2)}× time vs no plugin`,
+    target: row.aliases === 5000 ? '≤ 21 errors, < 5× time' : '',
+  });
 }
 const http = await timed('HTTP', () => benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 4)));
 for (const row of http.rows) {

@@ -1,3 +1,4 @@
+import { validateReverificationConfig } from '@clerk/shared/authorization';
 import { ClerkAuthConfigError } from './errors.js';
 import type { AuthRequirement } from './authorization.js';
 import type { TokenKind } from './types.js';
@@ -28,7 +29,10 @@ export function validateRequirement(value: unknown, where: string): AuthRequirem
   const requirement = value as Record<string, unknown>;
   for (const key of Object.keys(requirement)) {
     if (!KNOWN_KEYS.has(key)) {
-      throw new ClerkAuthConfigError(`${where} has an unknown key ${JSON.stringify(key)}. Use one of: ${[...KNOWN_KEYS].join(', ')}.`);
+      const close = closest(key);
+      throw new ClerkAuthConfigError(
+        `${where} has an unknown key ${JSON.stringify(key)}.${close === undefined ? '' : ` Did you mean ${JSON.stringify(close)}?`} Use one of: ${[...KNOWN_KEYS].join(', ')}.`,
+      );
     }
   }
   for (const key of LIST_KEYS) {
@@ -36,23 +40,56 @@ export function validateRequirement(value: unknown, where: string): AuthRequirem
     if (wanted === undefined) continue;
     const list = typeof wanted === 'string' ? [wanted] : wanted;
     if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string' && item.trim() !== '')) {
-      throw new ClerkAuthConfigError(`${where}.${key} must be a non-empty string or a non-empty list of them; got ${describe(wanted)}.`);
+      throw new ClerkAuthConfigError(`\`${key}\` in ${where} must be a non-empty string or a non-empty list of them (any one grants access); got ${describe(wanted)}.`);
     }
   }
   const token = requirement.token;
   if (token !== undefined && token !== 'any') {
     const list = typeof token === 'string' ? [token] : token;
     if (!Array.isArray(list) || list.length === 0 || !list.every((kind) => typeof kind === 'string' && TOKEN_KINDS.has(kind))) {
-      throw new ClerkAuthConfigError(`${where}.token must be 'any', one of ${[...TOKEN_KINDS].join(', ')}, or a non-empty list of them; got ${describe(token)}.`);
+      throw new ClerkAuthConfigError(`\`token\` in ${where} must be 'any', one of ${[...TOKEN_KINDS].join(', ')}, or a non-empty list of them; got ${describe(token)}.`);
     }
   }
   if (requirement.predicate !== undefined && typeof requirement.predicate !== 'function') {
-    throw new ClerkAuthConfigError(`${where}.predicate must be a function (auth) => boolean; got ${describe(requirement.predicate)}.`);
+    throw new ClerkAuthConfigError(`\`predicate\` in ${where} must be a function (auth) => boolean; got ${describe(requirement.predicate)}.`);
   }
-  if (requirement.reverification === null) {
-    throw new ClerkAuthConfigError(`${where}.reverification must be a preset such as 'strict' or { level, afterMinutes }; got null.`);
+  // Clerk's own check of a reverification setting (what `has({ reverification })` accepts).
+  if (requirement.reverification !== undefined && validateReverificationConfig(requirement.reverification as never) === false) {
+    throw new ClerkAuthConfigError(
+      `\`reverification\` in ${where} must be one of ${REVERIFICATION_PRESETS} or ` +
+        `{ level: 'first_factor' | 'second_factor' | 'multi_factor', afterMinutes: <a positive number> }; got ${describe(requirement.reverification)}.`,
+    );
   }
   return requirement as AuthRequirement;
+}
+
+const REVERIFICATION_PRESETS = "'strict_mfa', 'strict', 'moderate', 'lax'";
+
+/** The known key within two edits of a mistyped one (`rol` → `role`), if any. */
+function closest(key: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const known of KNOWN_KEYS) {
+    const distance = editDistance(key.toLowerCase(), known.toLowerCase());
+    if (distance < bestDistance) {
+      best = known;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 function describe(value: unknown): string {

@@ -1,4 +1,4 @@
-import type { AuthRequirement } from '../core/authorization.js';
+import type { AuthRequirement } from '../core/internal.js';
 
 /**
  * The SDL of the three authorization directives. Put it first in your type definitions; the rules

@@ -8,7 +8,7 @@ import {
   type RequestAuth,
 } from '../core/internal.js';
 import { stateFromAuth, stateOf, type ClerkState } from './context.js';
-import { decide, planOperation, type Decision, type Plan } from './plan.js';
+import { decide, planOperation, UNREADABLE_VARIABLES, type Decision, type Plan, type PlanInput } from './plan.js';
 import type { SchemaRules } from './rules.js';
 
 /**
@@ -29,7 +29,7 @@ export interface DecideInput {
   readonly rules: SchemaRules;
   readonly operation: OperationDefinitionNode;
   readonly fragments: Readonly<Record<string, FragmentDefinitionNode | undefined>>;
-  readonly variables: Readonly<Record<string, unknown>> | null | undefined;
+  readonly variables: PlanInput['variables'];
   readonly rejectUnauthorized: boolean;
   readonly state: ClerkState;
 }
@@ -87,19 +87,23 @@ export function clerkStateOf(context: unknown): ClerkState | undefined {
   return stateOf(context) ?? stateFromAuth(context);
 }
 
+/** graphql 17 hands resolvers `{ sources, coerced }`; graphql 16 (and graphql-tools' executor on 16) the coerced map itself. */
+const WRAPPED_VARIABLES = versionInfo.major >= 17;
+
 /**
- * Variable values as `@skip`/`@include` see them, by graphql's major version — never by the object's
- * shape, which an operation could imitate by declaring `$coerced` and `$sources`: graphql 17 hands
- * resolvers `{ sources, coerced }`, graphql 16 (and graphql-tools' executor) the coerced map.
+ * Variable values as `@skip`/`@include` see them. Which form `info.variableValues` has is decided by
+ * graphql's major version, never by the object's shape: an operation may name its own variables
+ * `$coerced` and `$sources`. On graphql 17 a value that is not the `{ sources, coerced }` wrapper is
+ * unreadable: every condition on a variable then counts as "selected" (the safe side).
  *
  * @internal
  */
-export function variablesOf(info: GraphQLResolveInfo): Readonly<Record<string, unknown>> {
-  const values = info.variableValues as unknown as Record<string, unknown>;
-  if (versionInfo.major >= 17 && typeof values.coerced === 'object' && values.coerced !== null && 'sources' in values) {
-    return values.coerced as Record<string, unknown>;
-  }
-  return values;
+export function variablesOf(info: GraphQLResolveInfo): PlanInput['variables'] {
+  const values = info.variableValues as unknown;
+  if (typeof values !== 'object' || values === null) return WRAPPED_VARIABLES ? UNREADABLE_VARIABLES : undefined;
+  if (!WRAPPED_VARIABLES) return values as Readonly<Record<string, unknown>>;
+  const coerced = (values as { coerced?: unknown }).coerced;
+  return typeof coerced === 'object' && coerced !== null ? (coerced as Readonly<Record<string, unknown>>) : UNREADABLE_VARIABLES;
 }
 
 interface Slot<T> {

@@ -2,12 +2,11 @@ import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import {
   defaultFieldResolver,
   GraphQLError,
-  isNonNullType,
   type GraphQLFieldResolver,
   type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
-import { fieldError } from './errors.js';
+import { deniedField } from './errors.js';
 import { clerkStateOf, decideOperation, PerExecution, variablesOf } from './execution.js';
 import type { Plan } from './plan.js';
 import type { SchemaRules } from './rules.js';
@@ -37,13 +36,7 @@ export function guardResolver<TSource, TContext, TArgs>(
         const denial = plan.denials.get(nodes[i] as (typeof nodes)[number]);
         const error = denial?.byType.get(info.parentType.name);
         if (denial === undefined || error === undefined) continue;
-        if (denial.reported !== undefined) {
-          // Later items: null when nullable; a non-null field still raises (null must propagate), with
-          // the error already built, which the response drops as a duplicate.
-          if (!isNonNullType(info.returnType)) return null;
-          throw denial.reported;
-        }
-        throw (denial.reported = fieldError(denial, error, info));
+        return deniedField(denial, error, info);
       }
     }
     return resolve(source, args, context, info);

@@ -15,9 +15,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
-import type { AuthCheck, AuthRequirement } from '../core/authorization.js';
-import { ClerkApiUnavailableError, UnauthenticatedError, type ForbiddenError } from '../core/errors.js';
-import { isCredentialRejected } from '../core/reasons.js';
+import { isCredentialRejected, type AuthCheck, type AuthRequirement, type UnauthenticatedError } from '../core/internal.js';
 import type { FieldRule, SchemaRules } from './rules.js';
 
 /** Why a field is denied: the core error its rule produced. @internal */
@@ -33,9 +31,27 @@ export type { DenialError };
  */
 export interface Denial {
   readonly node: FieldNode;
-  readonly byType: Map<string, DenialError>;
+  /** Shared between nodes with the same outcome (same field, same possible types) until one needs more. */
+  byType: ReadonlyMap<string, DenialError>;
   /** The error reported for this node during execution, once set (one error per node, not per item). */
   reported: GraphQLError | undefined;
+  /** What this execution has reported so far, shared by every denial of the plan. */
+  readonly budget: DenialBudget;
+}
+
+/**
+ * How many denial errors an execution has reported: the first `MAX_DENIAL_ERRORS` denied field
+ * nodes get an error each; past that, one error per cause (code and message) stands for the rest.
+ *
+ * @internal
+ */
+export interface DenialBudget {
+  /** Field nodes that got an error of their own. */
+  reported: number;
+  /** The one error standing for every further node denied for the same cause, by cause. */
+  readonly truncated: Map<string, GraphQLError>;
+  /** The same, by the core error itself (one object per rule and caller: a cheaper lookup). */
+  readonly truncatedByError: Map<DenialError, GraphQLError>;
 }
 
 /**
@@ -50,13 +66,24 @@ export interface Plan {
   readonly guarded: boolean;
 }
 
+/**
+ * Variable values that exist but cannot be read (an executor handing over a form we do not know):
+ * every `@skip`/`@include` condition on a variable is then treated as "selected", the safe side.
+ *
+ * @internal
+ */
+export const UNREADABLE_VARIABLES: unique symbol = Symbol('clerk-api-auth.unreadable-variables');
+
 /** What the walk needs. @internal */
 export interface PlanInput {
   readonly rules: SchemaRules;
   readonly operation: OperationDefinitionNode;
   readonly fragments: Readonly<Record<string, FragmentDefinitionNode | undefined>>;
-  /** Variable values (raw request values or coerced ones; only `@skip`/`@include` conditions are read). */
-  readonly variables: Readonly<Record<string, unknown>> | null | undefined;
+  /**
+   * Variable values (raw request values or coerced ones; only `@skip`/`@include` conditions are
+   * read). `null`/`undefined`: none were given (defaults apply); `UNREADABLE_VARIABLES`: unknown.
+   */
+  readonly variables: Readonly<Record<string, unknown>> | null | undefined | typeof UNREADABLE_VARIABLES;
   /** Checks one requirement for the current caller. */
   readonly check: (requirement: AuthRequirement) => AuthCheck;
 }
@@ -97,12 +124,26 @@ function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): Gr
   }
 }
 
+/** What a field name selected on a set of possible types is, for the current caller. */
+interface FieldOutcome {
+  /** The error of each possible type that denies it, if any does. */
+  readonly denied: ReadonlyMap<string, DenialError> | undefined;
+  /** Whether some possible type allows it (so its selection set is walked). */
+  readonly allowedSomewhere: boolean;
+  /** Whether a rule applies on some possible type. */
+  readonly guarded: boolean;
+}
+
 class Walker {
   readonly denials = new Map<FieldNode, Denial>();
   guarded = false;
+  private readonly budget: DenialBudget = { reported: 0, truncated: new Map(), truncatedByError: new Map() };
   private readonly checks = new Map<FieldRule, AuthCheck>();
   private readonly requirementChecks = new Map<AuthRequirement, AuthCheck>();
   private readonly walked = new Map<SelectionSetNode, Set<readonly GraphQLObjectType[]>>();
+  private readonly outcomes = new Map<readonly GraphQLObjectType[], Map<string, FieldOutcome>>();
+  /** `byType` maps that belong to one denial (the others are shared outcomes, copied before a change). */
+  private readonly owned = new WeakSet<ReadonlyMap<string, DenialError>>();
 
   constructor(private readonly input: PlanInput) {}
 
@@ -161,37 +202,71 @@ class Walker {
     if (!definition) return;
 
     const { rules } = this.input;
-    let denial: Denial | undefined;
-    let allowedSomewhere = false;
-    for (const type of possible) {
-      const rule = rules.ruleOf(type, name);
-      if (rule === undefined) {
-        allowedSomewhere = true;
-        continue;
-      }
-      this.guarded = true;
-      const check = this.check(rule);
-      if (check.ok) {
-        allowedSomewhere = true;
-        continue;
-      }
-      denial ??= this.denial(node);
-      if (!denial.byType.has(type.name)) denial.byType.set(type.name, check.error);
-    }
+    const outcome = this.outcome(possible, name);
+    if (outcome.guarded) this.guarded = true;
+    if (outcome.denied !== undefined) this.deny(node, outcome.denied);
     // A field denied on every type it can resolve on never runs: nothing below it executes.
-    if (!allowedSomewhere || !node.selectionSet) return;
+    if (!outcome.allowedSomewhere || !node.selectionSet) return;
     const named = getNamedType(definition.type);
     if (!isCompositeType(named) || !rules.reaches(named)) return;
     this.selectionSet(node.selectionSet, named, rules.possible(named), new Set());
   }
 
-  private denial(node: FieldNode): Denial {
-    let denial = this.denials.get(node);
-    if (denial === undefined) {
-      denial = { node, byType: new Map(), reported: undefined };
-      this.denials.set(node, denial);
+  /**
+   * The decision for a field name on a set of possible types, memoized: every node selecting the
+   * same field on the same types (aliases, repeated fragments) shares it, so the walk costs a map
+   * lookup per node.
+   */
+  private outcome(possible: readonly GraphQLObjectType[], name: string): FieldOutcome {
+    let byName = this.outcomes.get(possible);
+    if (byName === undefined) {
+      byName = new Map();
+      this.outcomes.set(possible, byName);
     }
-    return denial;
+    let outcome = byName.get(name);
+    if (outcome === undefined) {
+      const { rules } = this.input;
+      let denied: Map<string, DenialError> | undefined;
+      let allowedSomewhere = false;
+      let guarded = false;
+      for (const type of possible) {
+        const rule = rules.ruleOf(type, name);
+        if (rule === undefined) {
+          allowedSomewhere = true;
+          continue;
+        }
+        guarded = true;
+        const check = this.check(rule);
+        if (check.ok) {
+          allowedSomewhere = true;
+          continue;
+        }
+        denied ??= new Map();
+        if (!denied.has(type.name)) denied.set(type.name, check.error);
+      }
+      outcome = { denied, allowedSomewhere, guarded };
+      byName.set(name, outcome);
+    }
+    return outcome;
+  }
+
+  /** Records a denied node; a node reached again on other types adds them (copying a shared map first). */
+  private deny(node: FieldNode, denied: ReadonlyMap<string, DenialError>): void {
+    const denial = this.denials.get(node);
+    if (denial === undefined) {
+      this.denials.set(node, { node, byType: denied, reported: undefined, budget: this.budget });
+      return;
+    }
+    for (const [type, error] of denied) {
+      if (denial.byType.has(type)) continue;
+      let own = denial.byType as Map<string, DenialError>;
+      if (!this.owned.has(own)) {
+        own = new Map(denial.byType);
+        this.owned.add(own);
+        denial.byType = own;
+      }
+      own.set(type, error);
+    }
   }
 
   private check(rule: FieldRule): AuthCheck {
@@ -238,6 +313,7 @@ class Walker {
     if (value.kind !== Kind.VARIABLE) return undefined;
     const name = value.name.value;
     const { variables, operation } = this.input;
+    if (variables === UNREADABLE_VARIABLES) return undefined;
     if (variables && Object.prototype.hasOwnProperty.call(variables, name)) {
       const given = variables[name];
       return typeof given === 'boolean' ? given : undefined;
@@ -271,8 +347,12 @@ export function decide(plan: Plan, operation: OperationDefinitionNode, rejectUna
   return 'partial';
 }
 
-/** A presented-but-rejected credential (401 `invalid_token`) or Clerk unreachable (503): never partial data. */
+/**
+ * A presented-but-rejected credential (401 `invalid_token`) or Clerk unreachable (503): never partial
+ * data. Recognised by the stable `code`, never `instanceof`: the error may come from the other build
+ * of the core (a `ClerkAuth` made by the CommonJS build checking for the ESM integration).
+ */
 function rejectsWhole(error: DenialError): boolean {
-  if (error instanceof ClerkApiUnavailableError) return true;
-  return error instanceof UnauthenticatedError && isCredentialRejected(error.reason);
+  if (error.code === 'CLERK_API_UNAVAILABLE' || error.code === 'INVALID_REQUEST') return true;
+  return error.code === 'UNAUTHENTICATED' && isCredentialRejected((error as UnauthenticatedError).reason);
 }

@@ -17,8 +17,7 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
-import type { AuthRequirement } from '../core/authorization.js';
-import { ClerkAuthConfigError } from '../core/errors.js';
+import { ClerkAuthConfigError, validateRequirement, type AuthRequirement } from '../core/internal.js';
 import { CLERK_EXTENSION_KEY, DIRECTIVES, DIRECTIVE_SDL } from './directives.js';
 
 /**
@@ -61,7 +60,8 @@ const cache = new WeakMap<GraphQLSchema, SchemaRules>();
 /**
  * Compiles (once per schema object) the rules of a schema. Throws `ClerkAuthConfigError` when the
  * schema defines `@auth`, `@hasRole` or `@hasPermission` differently from `clerkDirectiveTypeDefs`,
- * or when a rule is malformed (e.g. an empty role list).
+ * or when a rule is malformed (an unknown key, an empty role list, an unknown token kind or
+ * reverification preset...: whatever the core's `validateRequirement` refuses).
  *
  * @internal
  */
@@ -192,7 +192,11 @@ function computeReach(schema: GraphQLSchema, guarded: ReadonlyMap<GraphQLObjectT
   return reach;
 }
 
-/** The requirements written on one schema element: directives (SDL or `extensions.directives`) and `extensions.clerk`. */
+/**
+ * The requirements written on one schema element: directives (SDL or `extensions.directives`) and
+ * `extensions.clerk`, each checked by the core's `validateRequirement` (the one validator every
+ * integration uses), so a malformed rule refuses the schema, naming the element and the fix.
+ */
 function readElementRequirements(
   schema: GraphQLSchema,
   element: Element,
@@ -208,13 +212,17 @@ function readElementRequirements(
         requirements.push(intern({}));
         continue;
       }
-      requirements.push(intern({ [key]: readList(args?.[arg], `@${name}(${arg}: ...) on ${where}`) }));
+      const value: unknown = args?.[arg];
+      validateRequirement({ [key]: value }, `@${name} on ${where}`);
+      // SDL arguments arrive coerced to a list; `extensions.directives` may hold a single string.
+      const list = typeof value === 'string' ? [value] : [...(value as readonly string[])];
+      requirements.push(intern({ [key]: Object.freeze(list) }));
     }
   }
   const extension = (element.extensions as Record<string, unknown> | null | undefined)?.[CLERK_EXTENSION_KEY];
   if (extension !== undefined && extension !== null && extension !== false) {
     if (extension === true) requirements.push(intern({}));
-    else if (typeof extension === 'object' && !Array.isArray(extension)) requirements.push(checkRequirementShape(extension as AuthRequirement, where));
+    else if (typeof extension === 'object' && !Array.isArray(extension)) requirements.push(validateRequirement(extension, `extensions.${CLERK_EXTENSION_KEY} on ${where}`));
     else {
       throw new ClerkAuthConfigError(
         `extensions.${CLERK_EXTENSION_KEY} on ${where} must be \`true\` or an AuthRequirement object such as { role: 'org:admin' }; got ${JSON.stringify(extension)}.`,
@@ -222,27 +230,6 @@ function readElementRequirements(
     }
   }
   return requirements;
-}
-
-const LIST_KEYS = ['role', 'permission', 'feature', 'plan', 'appRole', 'scope'] as const;
-
-function checkRequirementShape(requirement: AuthRequirement, where: string): AuthRequirement {
-  for (const key of LIST_KEYS) {
-    const value = requirement[key];
-    if (value !== undefined) readList(value, `extensions.${CLERK_EXTENSION_KEY}.${key} on ${where}`);
-  }
-  if (requirement.predicate !== undefined && typeof requirement.predicate !== 'function') {
-    throw new ClerkAuthConfigError(`extensions.${CLERK_EXTENSION_KEY}.predicate on ${where} must be a function.`);
-  }
-  return requirement;
-}
-
-function readList(value: unknown, where: string): string | readonly string[] {
-  const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string' && item.trim() !== '')) {
-    throw new ClerkAuthConfigError(`${where} needs one non-empty string or a non-empty list of them (any one grants access); got ${JSON.stringify(value)}.`);
-  }
-  return Object.freeze([...list] as string[]);
 }
 
 /** Refuses a schema whose `@auth` / `@hasRole` / `@hasPermission` are not ours: we would misread them. */

@@ -2,6 +2,7 @@ import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import {
   defaultFieldResolver,
   GraphQLError,
+  isNonNullType,
   type FragmentDefinitionNode,
   type GraphQLFieldConfig,
   type GraphQLFieldResolver,
@@ -10,7 +11,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { untilExpiry, type ClerkAuth } from '../core/internal.js';
-import { expiredError, rejectionErrors } from './errors.js';
+import { expiredError, rejectionError } from './errors.js';
 import { clerkStateOf, decideOperation, PerExecution, variablesOf, type Decided } from './execution.js';
 import { guardResolver, type PlanLookup } from './guard.js';
 import { compileRules, type SchemaRules } from './rules.js';
@@ -36,6 +37,8 @@ export interface ClerkDirectiveTransformerOptions {
 /** What one execution was decided, for every resolver call of it. */
 interface Execution extends Decided {
   readonly rejection: GraphQLError | undefined;
+  /** Whether a root field already raised `rejection` (the others are then null without a new error). */
+  rejected: boolean;
 }
 
 const transformed = new WeakSet<GraphQLSchema>();
@@ -130,11 +133,25 @@ function rootResolver(resolve: GraphQLFieldResolver<unknown, unknown>, execution
   return function clerkRootResolver(source, args, context, info) {
     const execution = executionOf(context, info);
     const run = (settled: Execution): unknown => {
-      if (settled.rejection !== undefined) throw settled.rejection;
+      if (settled.rejection !== undefined) return reject(settled, info);
       return resolve(source, args, context, info);
     };
     return execution instanceof Promise ? execution.then(run) : run(execution);
   };
+}
+
+/**
+ * A root field of a rejected operation: the first raises the rejection (one error, at its path);
+ * the others are null without an error of their own, unless non-null (then they raise it too, and
+ * null propagates to `data`). So a rejection is one error however many root fields are selected.
+ */
+function reject(execution: Execution, info: GraphQLResolveInfo): null {
+  const rejection = execution.rejection as GraphQLError;
+  if (!execution.rejected || isNonNullType(info.returnType)) {
+    execution.rejected = true;
+    throw rejection;
+  }
+  return null;
 }
 
 function subscriptionRoot(
@@ -160,7 +177,7 @@ function subscriptionRoot(
     resolve(source, args, context, info) {
       if (source === EXPIRED) throw expiredError();
       const run = (execution: Execution): unknown => {
-        if (execution.rejection !== undefined) throw execution.rejection;
+        if (execution.rejection !== undefined) return reject(execution, info);
         return resolve(source, args, context, info);
       };
       const execution = executionOf(context, info);
@@ -187,12 +204,8 @@ function decideExecution(
     rejectUnauthorized,
     state,
   });
-  const withRejection = (d: Decided): Execution => ({ ...d, rejection: d.decision === 'reject' ? strongest(rejectionErrors(d.plan)) : undefined });
+  const withRejection = (d: Decided): Execution => ({ ...d, rejection: d.decision === 'reject' ? rejectionError(d.plan) : undefined, rejected: false });
   return decided instanceof Promise ? decided.then(withRejection) : withRejection(decided);
-}
-
-function strongest(errors: readonly GraphQLError[]): GraphQLError | undefined {
-  return errors.find((error) => error.extensions.http !== undefined) ?? errors[0];
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
