@@ -97,9 +97,10 @@ function fromAuthorization(value: unknown, max: number, source: 'header' | 'stri
   if (value.length > max + 64) return { token: null, reason: SignedOutReason.TokenTooLarge };
   const trimmed = value.trim();
   if (trimmed === '') return source === 'header' ? MALFORMED : MISSING;
-  // Fetch joins repeated headers with ", " — a second credential is never silently dropped. (A token
-  // never holds a comma, so the common case skips the regular expression.)
-  if (trimmed.includes(',') && /,\s*bearer\b/i.test(trimmed)) return MULTIPLE;
+  // Fetch joins repeated headers with ", " — a second credential is never silently dropped. A token68
+  // never holds a comma, so any comma is list syntax: a second (possibly empty) header value, which
+  // makes the header malformed rather than its token bad. (The common case skips the expression.)
+  if (trimmed.includes(',')) return /,\s*bearer\b/i.test(trimmed) ? MULTIPLE : MALFORMED;
   const match = BEARER.exec(trimmed);
   if (match) return checkToken(match[1] ?? '', max, source);
   if (source !== 'header' && !/\s/.test(trimmed)) return checkToken(trimmed, max, source);

@@ -117,7 +117,8 @@ export class TokenVerifier {
     // or of a kind the call does not accept (an opaque machine token where only sessions count).
     let classified: Classified;
     try {
-      if (!isToken68(token)) return signedOut(SignedOutReason.MalformedAuthorizationHeader, acceptsToken);
+      // One credential whose characters are not a token68 is a token that fails (401), like any other bad token.
+      if (!isToken68(token)) return signedOut(SignedOutReason.TokenInvalid, acceptsToken);
       classified = classify(token);
     } catch {
       return signedOut(SignedOutReason.TokenInvalid, acceptsToken);

@@ -6,6 +6,7 @@ import {
   settledRequestAuth,
   SignedOutReason,
   type AuthenticateResult,
+  type AuthenticatedMachineObject,
   type AuthRequirement,
   type ClerkAuth,
   type ClerkAuthObject,
@@ -138,4 +139,33 @@ export function createClerkGraphQLContext(options?: ClerkAuthSource): (source: u
     const settled = request.session();
     return contextFields(clerkAuth, request, settled instanceof Promise ? await settled : settled);
   };
+}
+
+const MACHINE_KINDS = ['m2m_token', 'api_key', 'oauth_token'] as const;
+
+/**
+ * The machine behind the request (an M2M token, an API key or an OAuth access token), for resolvers of
+ * fields whose rule accepts machine tokens: `ctx.auth` stays Clerk's default session view, as in tRPC.
+ * Resolves to `null` when the credential is not a valid machine token. The credential was verified
+ * when the operation's plan admitted it, so this costs nothing more there; called elsewhere, it
+ * verifies the credential (an opaque token: one Backend API call per request).
+ *
+ * @example
+ * ```ts
+ * import { machineAuthOf, type ClerkGraphQLContext } from 'clerk-api-auth/graphql';
+ *
+ * const resolvers = {
+ *   Query: {
+ *     // extensions: { clerk: { token: 'm2m_token' } } on the field
+ *     ping: async (_: unknown, __: unknown, ctx: ClerkGraphQLContext) => (await machineAuthOf(ctx))?.subject ?? null,
+ *   },
+ * };
+ * ```
+ */
+export async function machineAuthOf(context: ClerkGraphQLContext): Promise<AuthenticatedMachineObject | null> {
+  const state = stateOf(context);
+  if (state === undefined) return null;
+  const result = await state.request.accepting(MACHINE_KINDS);
+  const { auth } = result;
+  return auth.isAuthenticated && auth.tokenType !== 'session_token' && auth.tokenType !== null ? auth : null;
 }

@@ -12,6 +12,6 @@ export { clerkDirectiveTypeDefs, CLERK_EXTENSION_KEY } from './directives.js';
 export type { ClerkRuleExtension } from './directives.js';
 export { clerkDirectiveTransformer } from './transformer.js';
 export type { ClerkDirectiveTransformerOptions } from './transformer.js';
-export { createClerkGraphQLContext } from './context.js';
+export { createClerkGraphQLContext, machineAuthOf } from './context.js';
 export type { ClerkGraphQLContext } from './context.js';
 export type { ClerkGraphQLErrorExtensions } from './errors.js';

@@ -12,7 +12,8 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { createClerkAuth, type ClerkAuth } from 'clerk-api-auth';
 import { clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
-import { clerkDirectiveTypeDefs, useClerk, type ClerkGraphQLContext } from 'clerk-api-auth/graphql';
+import { GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
+import { clerkDirectiveTypeDefs, machineAuthOf, useClerk, type ClerkGraphQLContext } from 'clerk-api-auth/graphql';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
 
 let issuer: TestIssuer;
@@ -20,6 +21,7 @@ let api: FakeClerkApi;
 let clerkAuth: ClerkAuth;
 let trpcUrl = '';
 let graphqlUrl = '';
+let machineGraphqlUrl = '';
 const servers: Server[] = [];
 
 /** Both integrations report what `ctx.auth` was, so the test can compare them. */
@@ -79,6 +81,25 @@ beforeAll(async () => {
     logging: false,
   });
   graphqlUrl = `${await serve((request) => Promise.resolve(yoga.fetch(request)))}/graphql`;
+  // Code-first: a field only API keys may read; its resolver asks for the machine by name.
+  const machineYoga = createYoga<object, ClerkGraphQLContext>({
+    schema: new GraphQLSchema({
+      query: new GraphQLObjectType<unknown, ClerkGraphQLContext>({
+        name: 'Query',
+        fields: {
+          health: { type: new GraphQLNonNull(GraphQLString), resolve: () => 'ok' },
+          keyOwner: {
+            type: GraphQLString,
+            extensions: { clerk: { token: 'api_key' } },
+            resolve: async (_, __, ctx) => `${ctx.auth.isAuthenticated}:${(await machineAuthOf(ctx))?.subject ?? 'none'}`,
+          },
+        },
+      }),
+    }),
+    plugins: [useClerk(clerkAuth)],
+    logging: false,
+  });
+  machineGraphqlUrl = `${await serve((request) => Promise.resolve(machineYoga.fetch(request)))}/graphql`;
 });
 
 afterAll(async () => {
@@ -143,6 +164,34 @@ describe('machine tokens are verified only where a guard accepts their kind', ()
   });
 });
 
+describe('GraphQL fields whose rule accepts a machine kind', () => {
+  async function ask(query: string, authorization?: string) {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+    if (authorization !== undefined) headers.authorization = authorization;
+    const response = await fetch(machineGraphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query }) });
+    return { status: response.status, body: (await response.json()) as { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: Record<string, unknown> }> } };
+  }
+
+  it('verify the key once, keep ctx.auth the session view, and hand the machine to the resolver by name', async () => {
+    const key = issuer.apiKey({ subject: 'user_owner' });
+    expect(await ask('{ keyOwner }', `Bearer ${key.token}`)).toEqual({ status: 200, body: { data: { keyOwner: 'false:user_owner' } } });
+    expect(api.count('api_keys.verify')).toBe(1);
+    api.resetCounts();
+    // Not selected: not verified.
+    expect(await ask('{ health }', `Bearer ${key.token}`)).toEqual({ status: 200, body: { data: { health: 'ok' } } });
+    expect(api.count('api_keys.verify')).toBe(0);
+    // A session is the wrong kind for this field: refused whole, as any presented credential that fails.
+    const session = await issuer.sessionToken({ userId: 'user_s', expiresInSeconds: 600 });
+    const refused = await ask('{ keyOwner }', `Bearer ${session}`);
+    expect(refused.status).toBe(401);
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'token-type-mismatch' });
+    // No token: partial data, the field null with its error.
+    const anonymous = await ask('{ health keyOwner }');
+    expect(anonymous.body.data).toEqual({ health: 'ok', keyOwner: null });
+    expect(anonymous.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'token-missing' });
+  });
+});
+
 describe('the same ctx.auth in tRPC and GraphQL', () => {
   it('is the session view for every kind of credential, and Clerk’s signed-out object otherwise', async () => {
     const m2mJwt = await issuer.m2mToken({ machineId: 'mch_1' });
@@ -166,7 +215,7 @@ describe('the same ctx.auth in tRPC and GraphQL', () => {
 describe('RFC 6750 §3.1: a malformed or doubled credential is 400 invalid_request, never a token a refresh could fix', () => {
   it('tRPC and GraphQL answer alike', async () => {
     const session = await issuer.sessionToken({ userId: 'user_400', expiresInSeconds: 600 });
-    const malformed = ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Bearer tok$n'];
+    const malformed = ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', `Bearer ${session},`];
     for (const authorization of malformed) {
       const fromTrpc = await trpc('whoami', authorization);
       expect(fromTrpc.status, authorization).toBe(400);
@@ -179,6 +228,11 @@ describe('RFC 6750 §3.1: a malformed or doubled credential is 400 invalid_reque
     const doubled = await trpc('whoami', [`Bearer ${session}`, `Bearer ${session}`]);
     expect(doubled.status).toBe(400);
     expect(doubled.headers.get('www-authenticate')).toBe('Bearer error="invalid_request", error_description="multiple-authorization-headers"');
+    // One token with characters outside token68 is a bad token (401 invalid_token), like any other.
+    const badToken = await trpc('whoami', 'Bearer tok$n');
+    expect(badToken.status).toBe(401);
+    expect(badToken.headers.get('www-authenticate')).toBe('Bearer error="invalid_token", error_description="token-invalid"');
+    expect((await graphql('{ me }', 'Bearer tok$n')).status).toBe(401);
     // Public procedures and fields still answer.
     expect((await trpc('health', 'Basic abc')).status).toBe(200);
     expect((await graphql('{ health { reason } }', 'Basic abc')).status).toBe(200);

@@ -69,7 +69,7 @@ describe('reading the credential of a web Request', () => {
     expect((await clerkAuth.authenticate(new Request('http://api.test/', { headers }))).reason).toBe('multiple-authorization-headers');
   });
 
-  it('refuses empty, malformed and non-Bearer credentials before any crypto or network', async () => {
+  it('refuses empty, malformed, non-Bearer and non-token68 credentials before any crypto or network', async () => {
     api.resetCounts();
     const cases: Array<[string, string]> = [
       ['Bearer', 'malformed-authorization-header'],
@@ -77,8 +77,10 @@ describe('reading the credential of a web Request', () => {
       ['Basic dXNlcjpwYXNz', 'malformed-authorization-header'],
       [token, 'malformed-authorization-header'],
       [`Bearer ${token} extra`, 'malformed-authorization-header'],
-      [`Bearer "${token}"`, 'malformed-authorization-header'],
-      ['Bearer a\u00e9b', 'malformed-authorization-header'],
+      [`Bearer ${token},`, 'malformed-authorization-header'],
+      // One credential whose characters are not a token68: a bad token (401), still refused before any crypto.
+      [`Bearer "${token}"`, 'token-invalid'],
+      ['Bearer a\u00e9b', 'token-invalid'],
       [`Bearer ${'a'.repeat(20_000)}`, 'token-too-large'],
     ];
     for (const [value, reason] of cases) {

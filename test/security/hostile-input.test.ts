@@ -142,11 +142,11 @@ beforeAll(async () => {
     { name: 'two segments', reason: 'token-invalid', headers: bearer(`${h64}.${p64}`) },
     { name: 'four segments', reason: 'token-invalid', headers: bearer(`${alice}.${signature}`) },
     { name: 'padded with =', reason: 'token-invalid', headers: bearer(`${alice}==`) },
-    { name: 'padding inside a segment', reason: 'malformed-authorization-header', headers: bearer(`${h64}=.${p64}.${signature}`) },
+    { name: 'padding inside a segment', reason: 'token-invalid', headers: bearer(`${h64}=.${p64}.${signature}`) },
     { name: 'standard base64 (+ and /) instead of base64url', reason: 'token-invalid', headers: bearer(withSignature(alice, Buffer.from(signature, 'base64url').toString('base64').replace(/=+$/, ''))) },
     { name: 'non-canonical base64url (nonzero trailing bits)', reason: 'token-invalid', headers: bearer(withSignature(alice, signature.slice(0, -1) + (signature.endsWith('B') ? 'C' : 'B'))) },
-    { name: 'characters outside base64url', reason: 'malformed-authorization-header', headers: bearer(`${h64}.${p64}.${signature.slice(0, 20)}!$*${signature.slice(23)}`) },
-    { name: 'non-ASCII byte in the token', reason: 'malformed-authorization-header', headers: bearer(`${h64}.${p64}.\u00e9${signature.slice(1)}`) },
+    { name: 'characters outside base64url', reason: 'token-invalid', headers: bearer(`${h64}.${p64}.${signature.slice(0, 20)}!$*${signature.slice(23)}`) },
+    { name: 'non-ASCII byte in the token', reason: 'token-invalid', headers: bearer(`${h64}.${p64}.\u00e9${signature.slice(1)}`) },
     { name: 'header not JSON', reason: 'token-invalid', headers: bearer(`${b64('{"alg":"RS256",')}.${p64}.${signature}`) },
     { name: 'payload not JSON', reason: 'token-invalid', headers: bearer(`${h64}.${b64('sub=user_alice')}.${signature}`) },
     { name: 'payload a JSON array', reason: 'token-invalid', headers: bearer(`${h64}.${b64([payload])}.${signature}`) },
@@ -163,7 +163,7 @@ beforeAll(async () => {
     { name: 'valid token without a scheme', reason: 'malformed-authorization-header', headers: [['authorization', alice]] },
     { name: 'scheme without a token', reason: 'malformed-authorization-header', headers: [['authorization', 'Bearer']] },
     { name: 'tab instead of a space after the scheme', reason: 'malformed-authorization-header', headers: [['authorization', `Bearer\t${alice}`]] },
-    { name: 'quoted token', reason: 'malformed-authorization-header', headers: [['authorization', `Bearer "${alice}"`]] },
+    { name: 'quoted token', reason: 'token-invalid', headers: [['authorization', `Bearer "${alice}"`]] },
     { name: 'two tokens in one header', reason: 'malformed-authorization-header', headers: [['authorization', `Bearer ${alice} ${bob}`]] },
     { name: 'trailing comma (list syntax)', reason: 'malformed-authorization-header', headers: [['authorization', `Bearer ${alice},`]] },
     { name: 'two credentials joined in one header', reason: 'multiple-authorization-headers', headers: [['authorization', `Bearer ${alice}, Bearer ${bob}`]] },
@@ -225,9 +225,22 @@ async function nextLogLine(log: string[], before: number, prefix: string): Promi
   return log.slice(before).find((line) => line.startsWith(prefix)) as string;
 }
 
+/**
+ * A malformed or doubled credential is the request's fault (RFC 6750 §3.1): 400 `invalid_request`,
+ * which no token refresh can fix. Every other refused credential is a 401.
+ */
+function isInvalidRequest(c: HostileClass): boolean {
+  return c.reason === 'malformed-authorization-header' || c.reason === 'multiple-authorization-headers';
+}
+
+function statusOf(c: HostileClass): number {
+  return isInvalidRequest(c) ? 400 : 401;
+}
+
 function expectChallenge(response: RawResponse, c: HostileClass): void {
   const challenge = response.headers['www-authenticate'];
   if (c.presented === false) expect(challenge, c.name).toBe('Bearer');
+  else if (isInvalidRequest(c)) expect(challenge, c.name).toBe(`Bearer error="invalid_request", error_description="${c.reason}"`);
   else expect(challenge, c.name).toBe(`Bearer error="invalid_token", error_description="${c.reason}"`);
 }
 
@@ -238,13 +251,14 @@ function expectNoEcho(response: RawResponse, headers: Headers, name: string): vo
 async function expectTrpcRejects(trpcUrl: string, log: string[], c: HostileClass): Promise<void> {
   const before = log.length;
   const response = await raw(`${trpcUrl}/${c.procedure ?? 'whoami'}`, { headers: c.headers });
-  expect(response.status, `${c.name}: ${response.body.slice(0, 300)}`).toBe(401);
+  const status = statusOf(c);
+  expect(response.status, `${c.name}: ${response.body.slice(0, 300)}`).toBe(status);
   const body = json<TrpcErrorBody>(response);
   expect(body.result, c.name).toBeUndefined();
-  expect(body.error?.data, c.name).toMatchObject({ code: 'UNAUTHORIZED', httpStatus: 401 });
+  expect(body.error?.data, c.name).toMatchObject({ code: status === 400 ? 'BAD_REQUEST' : 'UNAUTHORIZED', httpStatus: status });
   expectChallenge(response, c);
   expectNoEcho(response, c.headers, c.name);
-  expect(await nextLogLine(log, before, 'trpc '), c.name).toMatch(c.otherKind ? / 401 \S+ [\d.]+ms$/ : / 401 anonymous [\d.]+ms$/);
+  expect(await nextLogLine(log, before, 'trpc '), c.name).toMatch(new RegExp(` ${status} ${c.otherKind ? '\\S+' : 'anonymous'} [\\d.]+ms$`));
 }
 
 async function expectGraphqlRejects(graphqlUrl: string, log: string[], c: HostileClass): Promise<void> {
@@ -252,13 +266,17 @@ async function expectGraphqlRejects(graphqlUrl: string, log: string[], c: Hostil
   // cross-site cookie): partial data is the contract for queries, so the guarded mutation proves the 401.
   const before = log.length;
   const response = await graphqlPost(graphqlUrl, c.presented === false ? GRAPHQL_MUTATION : GRAPHQL_GUARDED, c.headers);
-  expect(response.status, `${c.name}: ${response.body.slice(0, 300)}`).toBe(401);
+  const status = statusOf(c);
+  expect(response.status, `${c.name}: ${response.body.slice(0, 300)}`).toBe(status);
   const body = json<GraphQLBody>(response);
   expect(body.data ?? null, c.name).toBeNull();
-  expect(body.errors?.[0]?.extensions, c.name).toMatchObject({ code: 'UNAUTHENTICATED', reason: c.presented === false ? 'token-missing' : c.reason });
+  expect(body.errors?.[0]?.extensions, c.name).toMatchObject({
+    code: status === 400 ? 'INVALID_REQUEST' : 'UNAUTHENTICATED',
+    reason: c.presented === false ? 'token-missing' : c.reason,
+  });
   expectChallenge(response, c);
   expectNoEcho(response, c.headers, c.name);
-  expect(await nextLogLine(log, before, 'graphql '), c.name).toMatch(c.otherKind ? / 401 \S+ [\d.]+ms$/ : / 401 anonymous [\d.]+ms$/);
+  expect(await nextLogLine(log, before, 'graphql '), c.name).toMatch(new RegExp(` ${status} ${c.otherKind ? '\\S+' : 'anonymous'} [\\d.]+ms$`));
 }
 
 async function expectStillServing(trpcUrl: string, graphqlUrl: string, what: string): Promise<void> {
@@ -278,7 +296,7 @@ describe('hostile credentials over HTTP, both reference servers', () => {
     for (const c of [...classes, ...configuredClasses]) expect(c.presented === false || typeof c.reason === 'string', c.name).toBe(true);
   });
 
-  it('each class: 401 with a stable code and an invalid_token challenge, nobody signed in, never echoed; then a valid request succeeds', async () => {
+  it('each class: 401 invalid_token (400 invalid_request for a malformed or doubled credential) with a stable code, nobody signed in, never echoed; then a valid request succeeds', async () => {
     const failures: string[] = [];
     for (const c of classes) {
       try {
