@@ -199,17 +199,24 @@ export class TokenVerifier {
    */
   private async verifyOpaque(token: string, kind: MachineTokenType, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
     if (!opaqueVerificationKey(kind, this.options)) return signedOut(SignedOutReason.SecretKeyRequired, acceptsToken, undefined, kind);
-    const rejectedKey = this.rejected.enabled ? await this.rejected.keyOf(token) : undefined;
-    const remembered = rejectedKey === undefined ? undefined : this.rejected.get(rejectedKey);
-    if (remembered !== undefined) return signedOut(remembered, acceptsToken, undefined, kind);
+    // Joined before the first await, so requests arriving in the same tick share one verification.
     let pending = this.opaqueInFlight.get(token);
     if (pending === undefined) {
-      pending = this.askBackendApi(token, kind, rejectedKey).finally(() => this.opaqueInFlight.delete(token));
+      pending = this.verifyOpaqueOnce(token, kind).finally(() => this.opaqueInFlight.delete(token));
       this.opaqueInFlight.set(token, pending);
     }
     const verified = await pending;
     return 'reason' in verified ? signedOut(verified.reason, acceptsToken, undefined, kind) : verified.result;
   }
+
+  /** A remembered rejection, else one Backend API call. */
+  private async verifyOpaqueOnce(token: string, kind: MachineTokenType): Promise<OpaqueOutcome> {
+    const rejectedKey = this.rejected.enabled ? await this.rejected.keyOf(token) : undefined;
+    const remembered = rejectedKey === undefined ? undefined : this.rejected.get(rejectedKey);
+    if (remembered !== undefined) return { reason: remembered };
+    return this.askBackendApi(token, kind, rejectedKey);
+  }
+
 
   /** One Backend API verification of an opaque token, within the concurrency cap; aborted after `apiTimeoutMs`. */
   private async askBackendApi(token: string, kind: MachineTokenType, rejectedKey: string | undefined): Promise<OpaqueOutcome> {

@@ -239,6 +239,25 @@ describe('RFC 6750 §3.1: a malformed or doubled credential is 400 invalid_reque
   });
 });
 
+describe('one credential reader for connection params', () => {
+  it('tRPC reads the same keys GraphQL does, with the same conflict rule', async () => {
+    const session = await issuer.sessionToken({ userId: 'user_params', expiresInSeconds: 600 });
+    const other = await issuer.sessionToken({ userId: 'user_other', expiresInSeconds: 600 });
+    const call = (params: Record<string, unknown>, authorization?: string) =>
+      trpc(`whoami?connectionParams=${encodeURIComponent(JSON.stringify(params))}`, authorization);
+    // (tRPC's connectionParams are flat strings, so `headers.authorization` is a graphql-ws form only.)
+    for (const params of [{ token: session }, { authorization: `Bearer ${session}` }, { Authorization: session }, { AUTHORIZATION: `bearer ${session}` }]) {
+      expect((await call(params)).body, JSON.stringify(Object.keys(params))).toMatchObject({ result: { data: 'user_params' } });
+    }
+    // The same token in params and header is one credential; two different ones are refused as two.
+    expect((await call({ token: session }, `Bearer ${session}`)).status).toBe(200);
+    const two = await call({ token: session }, `Bearer ${other}`);
+    expect(two.status).toBe(400);
+    expect(two.headers.get('www-authenticate')).toContain('multiple-authorization-headers');
+    expect((await call({ token: session, authorization: `Bearer ${other}` })).status).toBe(400);
+  });
+});
+
 describe('acceptsToken on createClerkAuth is honoured or refused', () => {
   it('integrations refuse a ClerkAuth whose acceptsToken they would silently ignore, at startup', () => {
     const any = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, acceptsToken: 'any' });

@@ -41,6 +41,17 @@ describe('requestAuth', () => {
     expect(api.count('api_keys.verify')).toBe(1);
   });
 
+  it('requests in the same tick share one Backend API verification of an opaque token', async () => {
+    const key = issuer.apiKey({ subject: 'user_tick' });
+    const results = await Promise.all([
+      clerkAuth.authenticate(key.token, { acceptsToken: 'api_key' }),
+      clerkAuth.authenticate(key.token, { acceptsToken: ['m2m_token', 'api_key'] }),
+      clerkAuth.authenticate(key.token, { acceptsToken: 'any' }),
+    ]);
+    expect(results.map((result) => result.reason)).toEqual([null, null, null]);
+    expect(api.count('api_keys.verify')).toBe(1);
+  });
+
   it('acceptingNow answers at once when nothing must be verified, else starts the verification', async () => {
     const key = issuer.apiKey({ subject: 'user_3' });
     const request = requestAuth(clerkAuth, key.token);
