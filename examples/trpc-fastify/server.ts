@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { fastifyTRPCPlugin, type CreateFastifyContextOptions, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyRequest } from 'fastify';
-import { clerkResponseMeta, createClerkContext } from 'clerk-api-auth/trpc';
+import { admittedAuth, clerkResponseMeta, createClerkContext } from 'clerk-api-auth/trpc';
+import { callerName } from '../shared/caller-name.js';
 import { loadClerk, type ClerkSetup } from '../shared/clerk.js';
 import { NotesStore } from '../shared/notes.js';
 import { appRouter, type AppRouter } from '../trpc/router.js';
@@ -38,6 +39,10 @@ export interface TrpcFastifyServer {
   close(): Promise<void>;
 }
 
+function admittedOf(ctx: AppContext | undefined) {
+  return ctx === undefined ? undefined : admittedAuth(ctx);
+}
+
 function portFrom(env: NodeJS.ProcessEnv): number {
   const raw = env.PORT?.trim();
   if (!raw) return 4004;
@@ -54,12 +59,13 @@ export async function startTrpcFastifyServer(options: TrpcFastifyServerOptions =
   const clerk = await loadClerk(env, 'trpc-fastify');
   const notes = new NotesStore();
   const clerkContext = createClerkContext(clerk.clerkAuth);
-  const callers = new WeakMap<FastifyRequest, string>();
+  // Each request's context, for the access log: who its guards admitted (a user or a machine).
+  const contexts = new WeakMap<FastifyRequest, AppContext>();
 
   const createContext = async (opts: CreateFastifyContextOptions): Promise<AppContext> => {
-    const ctx = await clerkContext(opts);
-    if (ctx.auth.userId) callers.set(opts.req, ctx.auth.userId);
-    return { ...ctx, notes };
+    const ctx: AppContext = { ...(await clerkContext(opts)), notes };
+    contexts.set(opts.req, ctx);
+    return ctx;
   };
 
   let server: Server | undefined;
@@ -72,7 +78,7 @@ export async function startTrpcFastifyServer(options: TrpcFastifyServerOptions =
   });
   app.addHook('onResponse', (request, reply, done) => {
     const path = request.url.split('?')[0];
-    log(`trpc-fastify ${request.method} ${path} ${reply.statusCode} ${callers.get(request) ?? 'anonymous'} ${reply.elapsedTime.toFixed(1)}ms`);
+    log(`trpc-fastify ${request.method} ${path} ${reply.statusCode} ${callerName(admittedOf(contexts.get(request)))} ${reply.elapsedTime.toFixed(1)}ms`);
     done();
   });
   app.setNotFoundHandler((_request, reply) => {

@@ -20,8 +20,8 @@ import type { LambdaHttpEvent, LambdaHttpHandler } from './api-gateway.js';
 export interface LambdaHandlerOptions {
   clerkAuth: ClerkAuth;
   notes: NotesStore;
-  /** Told who each invocation was authenticated as (for an access log). */
-  onCaller?: (context: Context, userId: string) => void;
+  /** Given each invocation's tRPC context (for an access log: `admittedAuth(ctx)` once it has run). */
+  onContext?: (context: Context, ctx: AppContext) => void;
 }
 
 function isAlbEvent(event: LambdaHttpEvent): event is ALBEvent {
@@ -56,7 +56,7 @@ function asRestEvent(event: ALBEvent): APIGatewayProxyEvent {
 
 /** The Lambda handler: `(event, context) => result` for API Gateway v1, v2 and ALB events. */
 export function createLambdaHandler(options: LambdaHandlerOptions): LambdaHttpHandler {
-  const { notes, onCaller } = options;
+  const { notes, onContext } = options;
   const clerkContext = createClerkContext(options.clerkAuth);
 
   const createContext = async (opts: CreateAWSLambdaContextOptions<APIGatewayProxyEvent | APIGatewayProxyEventV2>): Promise<AppContext> => {
@@ -64,9 +64,9 @@ export function createLambdaHandler(options: LambdaHandlerOptions): LambdaHttpHa
       // A buffered Lambda response never ends while a subscription runs; serve subscriptions elsewhere.
       throw new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: 'Subscriptions need a streaming server; this Lambda answers whole responses.' });
     }
-    const ctx = await clerkContext(opts);
-    if (ctx.auth.userId) onCaller?.(opts.context, ctx.auth.userId);
-    return { ...ctx, notes };
+    const ctx: AppContext = { ...(await clerkContext(opts)), notes };
+    onContext?.(opts.context, ctx);
+    return ctx;
   };
 
   const trpc = awsLambdaRequestHandler({

@@ -12,9 +12,12 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { admittedAuth } from 'clerk-api-auth/trpc';
+import { callerName } from '../shared/caller-name.js';
 import { loadClerk, type ClerkSetup } from '../shared/clerk.js';
 import { NotesStore } from '../shared/notes.js';
 import { eventShapeFrom, serveLambda, type LambdaEventShape } from './api-gateway.js';
+import type { AppContext } from '../trpc/trpc.js';
 import { createLambdaHandler } from './handler.js';
 
 export interface TrpcLambdaServerOptions {
@@ -56,8 +59,13 @@ export async function startTrpcLambdaServer(options: TrpcLambdaServerOptions = {
   const log = options.log ?? ((line: string) => console.log(line));
   const clerk = await loadClerk(env, 'trpc-lambda');
   const notes = new NotesStore();
-  const callers = new WeakMap<Context, string>();
-  const handler = createLambdaHandler({ clerkAuth: clerk.clerkAuth, notes, onCaller: (context, userId) => callers.set(context, userId) });
+  // Each invocation's context, for the access log: who its guards admitted (a user or a machine).
+  const contexts = new WeakMap<Context, AppContext>();
+  const handler = createLambdaHandler({ clerkAuth: clerk.clerkAuth, notes, onContext: (context, ctx) => contexts.set(context, ctx) });
+  const who = (context: Context): string => {
+    const ctx = contexts.get(context);
+    return callerName(ctx === undefined ? undefined : admittedAuth(ctx));
+  };
 
   let gateway;
   try {
@@ -65,7 +73,7 @@ export async function startTrpcLambdaServer(options: TrpcLambdaServerOptions = {
       port,
       shape,
       ...(options.host !== undefined && { host: options.host }),
-      onResponse: ({ method, path, status, context, ms }) => log(`trpc-lambda ${method} ${path} ${status} ${callers.get(context) ?? 'anonymous'} ${ms.toFixed(1)}ms`),
+      onResponse: ({ method, path, status, context, ms }) => log(`trpc-lambda ${method} ${path} ${status} ${who(context)} ${ms.toFixed(1)}ms`),
     });
   } catch (error) {
     await clerk.close();

@@ -8,7 +8,8 @@
  *   by what each guard admits;
  * - `clerkContextFromToken` / `clerkContextFromAuth` — contexts for `createCaller` (tests, server-side calls);
  * - `clerkResponseMeta` — the headers of a denial on AWS Lambda (no response object), and the real HTTP status
- *   for subscriptions refused by a guard, for non-EventSource clients.
+ *   for subscriptions refused by a guard, for non-EventSource clients;
+ * - `admittedAuth` — who the request's guards admitted (a user or a machine), for access logs.
  *
  * @example
  * ```ts
@@ -38,6 +39,7 @@ export { clerkContextFromAuth, clerkContextFromToken } from './caller-context.js
 export type { ClerkContextFromAuthOptions } from './caller-context.js';
 export { clerkProcedures } from './procedures.js';
 export { clerkResponseMeta } from './response-meta.js';
+export { admittedAuth } from './admitted.js';
 export type { ClerkResponseMeta, ClerkResponseMetaOptions } from './response-meta.js';
 export type { ClerkMeta, ClerkProcedureBuilder, ClerkProcedureMeta, ClerkProcedures, ClerkTRPCRoot } from './procedures.js';
 export type { AuthForToken } from './requirement.js';

@@ -50,6 +50,8 @@ export interface ContextState {
   readonly clockSkewInMs: number;
   /** Response headers, or `null` where the transport has none (WebSocket, `createCaller`). */
   readonly sink: ResponseSink | null;
+  /** The auth object a guard of this request admitted last (`admittedAuth`), once one has. */
+  admittedLast?: ClerkAuthObject;
 }
 
 /** The part of a context the guards read. @internal */

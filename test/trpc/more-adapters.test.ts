@@ -31,11 +31,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createClerkAuth, type ClerkAuth } from 'clerk-api-auth';
 import { createClerkFetch } from 'clerk-api-auth/client';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
-import { clerkProcedures, clerkResponseMeta, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
+import { admittedAuth, clerkProcedures, clerkResponseMeta, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
 import { serveLambda, type LambdaEventShape } from '../../examples/trpc-lambda/api-gateway.js';
 import { trpcLambdaEvent } from '../../examples/trpc-lambda/handler.js';
 import { startTrpcLambdaServer, type TrpcLambdaServer } from '../../examples/trpc-lambda/server.js';
 import { startTrpcFastifyServer, type TrpcFastifyServer } from '../../examples/trpc-fastify/server.js';
+import { callerName } from '../../examples/shared/caller-name.js';
 import { serve } from '../../examples/shared/serve.js';
 import type { AppRouter } from '../../examples/trpc/router.js';
 
@@ -405,6 +406,34 @@ describe('AWS Lambda: what the event carries', () => {
     } finally {
       await gateway.close();
     }
+  });
+});
+
+describe('admittedAuth: who the guards admitted, for access logs', () => {
+  it('is the machine behind a machine guard, the session behind a session guard, and ctx.auth when no guard ran', async () => {
+    const seen: Array<string | null> = [];
+    const createContext = createClerkContext(clerkAuth);
+    const handle = (req: Request) =>
+      fetchRequestHandler({
+        endpoint: '/trpc',
+        req,
+        router,
+        createContext,
+        responseMeta(opts) {
+          const auth = opts.ctx === undefined ? undefined : admittedAuth(opts.ctx);
+          seen.push(auth === undefined ? 'no context' : auth.isAuthenticated ? `${auth.tokenType}:${callerName(auth)}` : null);
+          return clerkResponseMeta(opts);
+        },
+      });
+    const key = issuer.apiKey({ subject: 'user_key' });
+    const session = await issuer.sessionToken({ userId: 'user_s' });
+    const at = (path: string, token?: string) => new Request(`http://localhost/trpc/${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    expect((await handle(at('keys', key.token))).status).toBe(200);
+    expect((await handle(at('whoami', session))).status).toBe(200);
+    expect((await handle(at('hello', session))).status).toBe(200);
+    expect((await handle(at('hello', key.token))).status).toBe(200);
+    expect((await handle(at('whoami'))).status).toBe(401);
+    expect(seen).toEqual(['api_key:user_key', 'session_token:user_s', 'session_token:user_s', null, null]);
   });
 });
 
