@@ -81,6 +81,16 @@ export async function startTrpcFastifyServer(options: TrpcFastifyServerOptions =
     log(`trpc-fastify ${request.method} ${path} ${reply.statusCode} ${callerName(admittedOf(contexts.get(request)))} ${reply.elapsedTime.toFixed(1)}ms`);
     done();
   });
+  // RFC 9112 §3.2: a Host that is not a host is the client's error (tRPC builds the request URL from it): 400, not a 500.
+  app.addHook('onRequest', async (request, reply) => {
+    const host = request.headers.host;
+    if (host === undefined) return;
+    try {
+      new URL(`http://${host}`);
+    } catch {
+      return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: 'The Host header is not a valid host.' } });
+    }
+  });
   app.setNotFoundHandler((_request, reply) => {
     void reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'The tRPC API is served under /trpc.' } });
   });

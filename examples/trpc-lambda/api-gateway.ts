@@ -323,6 +323,9 @@ export async function serveLambda(handler: LambdaHttpHandler, options: ApiGatewa
       let proxy: string;
       try {
         proxy = decodeURIComponent(path.slice(prefix.length + 1));
+        // A Host that is not a host (RFC 9112 §3.2) is the client's error: 400, as AWS answers it, never a 5xx.
+        const hostHeader = req.headers.host;
+        if (hostHeader !== undefined && new URL(`http://${hostHeader}`).host === '') throw new Error('bad host');
       } catch {
         answer(res, 400, 'Bad Request');
         return;

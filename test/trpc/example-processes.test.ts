@@ -24,7 +24,7 @@ afterEach(() => {
 /** A GET through node:http, sending header names in the case given. */
 function send(url: string, headers: OutgoingHttpHeaders): Promise<{ status: number; wwwAuthenticate: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers }, (res) => {
+    const req = httpRequest(url, { headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));

@@ -39,6 +39,7 @@ import { startTrpcFastifyServer, type TrpcFastifyServer } from '../../examples/t
 import { callerName } from '../../examples/shared/caller-name.js';
 import { serve } from '../../examples/shared/serve.js';
 import type { AppRouter } from '../../examples/trpc/router.js';
+import { client } from './helpers.js';
 
 const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create({ isDev: false });
 const { publicProcedure, protectedProcedure, machineProcedure, authorize } = clerkProcedures(t);
@@ -99,7 +100,7 @@ interface Answer {
  */
 function send(url: string, headers: OutgoingHttpHeaders = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers }, (res) => {
+    const req = httpRequest(url, { headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -362,6 +363,20 @@ describe('AWS Lambda: what the event carries', () => {
     });
   });
 
+  it.each(['v2', 'v1', 'alb'] as const)('%s: hostile requests get 4xx, never a 5xx', async (shape) => {
+    const { url, stop: stopGateway } = await lambdaAdapter(shape).start(createClerkContext(clerkAuth));
+    try {
+      expect((await send(`${url}/whoami`, { host: 'not a host' })).status).toBe(400);
+      expect((await send(`${url}/%E0%A4%A`, {})).status).toBe(400);
+      expect((await send(`${url}/whoami`, { authorization: 'Bearer' })).status).toBe(400);
+      expect((await send(`${url}/whoami`, { authorization: `Bearer ${'x'.repeat(9000)}` })).status).toBe(401);
+      expect((await send(`${url}/whoami`, { authorization: `Bearer ${'x'.repeat(20_000)}` })).status).toBe(431);
+      expect((await send(`${url.replace(/\/trpc$/, '')}/other`, {})).status).toBe(404);
+    } finally {
+      await stopGateway();
+    }
+  });
+
   it('without responseMeta: clerkResponseMeta, the 401 has no challenge, and the context says so once', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const handler = awsLambdaRequestHandler({ router, createContext: createClerkContext(clerkAuth) });
@@ -479,5 +494,50 @@ describe('createClerkFetch + httpBatchLink against the Fastify and Lambda refere
     const created = await trpc.notes.create.mutate({ text: 'through the refreshed token' });
     expect(created).toMatchObject({ text: 'through the refreshed token', authorId: 'user_refresh' });
     expect(statuses).toEqual([401, 200, 200]);
+  });
+
+  it('trpc-fastify: hostile requests get 4xx, never a 5xx', async () => {
+    const server = servers.find((candidate) => candidate.name === 'trpc-fastify');
+    if (server === undefined) throw new Error('trpc-fastify did not start');
+    expect((await send(`${server.url}/whoami`, { host: 'not a host' })).status).toBe(400);
+    expect((await send(`${server.url}/%E0%A4%A`, {})).status).toBe(400);
+    expect((await send(`${server.url}/whoami`, { authorization: 'Bearer' })).status).toBe(400);
+    expect((await send(`${server.url}/whoami`, { authorization: `Bearer ${'x'.repeat(9000)}` })).status).toBe(401);
+    expect((await send(`${server.url}/whoami`, { authorization: `Bearer ${'x'.repeat(20_000)}` })).status).toBe(431);
+    // A batch of 400 calls names them all in the path (Fastify's default limit is 100 characters).
+    const batch = await send(`${server.url}/${Array(400).fill('health').join(',')}${BATCH}`);
+    expect(batch.status).toBe(200);
+    expect(batch.body).toHaveLength(400);
+  });
+
+  it("trpc-fastify: notes.onAdded streams the caller's new notes over SSE (httpSubscriptionLink + EventSource)", async () => {
+    const server = servers.find((candidate) => candidate.name === 'trpc-fastify');
+    if (server === undefined) throw new Error('trpc-fastify did not start');
+    const token = await issuer.sessionToken({ userId: 'user_sse', org: { id: 'org_1', role: 'member', permissions: ['org:notes:create'] } });
+    const trpc = client(server.url, token);
+    const received: Array<{ text: string; authorId: string }> = [];
+    let failed: unknown;
+    const subscription = trpc.notes.onAdded.subscribe(undefined, { onData: (note) => void received.push(note), onError: (error) => (failed = error) });
+    try {
+      // The subscription is live once a note created now arrives; create until one does.
+      const started = Date.now();
+      while (received.length === 0 && failed === undefined) {
+        if (Date.now() - started > 10_000) throw new Error('timed out waiting for a note over SSE');
+        await trpc.notes.create.mutate({ text: 'live' });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(failed).toBeUndefined();
+      expect(received[0]).toMatchObject({ text: 'live', authorId: 'user_sse' });
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it.each(['trpc-lambda v2', 'trpc-lambda v1', 'trpc-lambda alb'])('%s: a subscription is refused as not supported (a buffered Lambda response never ends), never left hanging', async (name) => {
+    const server = servers.find((candidate) => candidate.name === name);
+    if (server === undefined) throw new Error(`${name} did not start`);
+    const answer = await send(`${server.url}/notes.onAdded`, bearer(await issuer.sessionToken({ userId: 'user_sub' })));
+    expect(answer.status).toBe(200);
+    expect(String(answer.body)).toContain('"code":"METHOD_NOT_SUPPORTED"');
   });
 });
