@@ -12,6 +12,9 @@
  * - runtimes: the full vitest suite on the host Node and on Node 24 (`node@24` from npm); the smoke
  *   suite (test/smoke) against the packed package on Node 20/24, Bun, Deno and workerd (Miniflare),
  *   the latter with and without `nodejs_compat`;
+ * - Next.js: a minimal app (`next`, `react`, `react-dom` from npm, the packed package) with an App
+ *   Router route handler (fetch adapter) and a Pages Router API route (`createNextApiHandler`), built
+ *   with `next build` (which type-checks both) and served with `next start` on a loopback port;
  * - versions: for every range package.json claims (graphql 16 and 17, graphql-yoga, @graphql-tools/utils,
  *   @trpc/server, @clerk/backend), the lowest and latest published version within it, with the suites
  *   that exercise it (in a copy of the repository when the lockfile has another version). So the
@@ -25,6 +28,7 @@
  *   --clerk-backend-lowest=VERSION   and this @clerk/backend: to find the lowest that passes
  *   --markdown=FILE            also write the table to FILE
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -92,8 +96,8 @@ const memo = <T>(make: (step: Step) => Promise<T>): ((step: Step) => Promise<T>)
 };
 
 const npm = (step: Step, cwd: string, npmArgs: string[]) => step.sh('npm', npmArgs, { cwd, env: baseEnv });
-const node = (step: Step, cwd: string, nodeArgs: string[], env: Record<string, string> = {}) =>
-  step.sh(process.execPath, nodeArgs, { cwd, env: { ...baseEnv, ...env } });
+const node = (step: Step, cwd: string, nodeArgs: string[], env: Record<string, string> = {}, timeoutMs?: number) =>
+  step.sh(process.execPath, nodeArgs, { cwd, env: { ...baseEnv, ...env }, ...(timeoutMs !== undefined && { timeoutMs }) });
 
 // --- package -----------------------------------------------------------------------------------------
 
@@ -444,6 +448,53 @@ async function workerd(step: Step, nodejsCompat: boolean): Promise<void> {
 
 leg({ id: 'smoke:workerd', name: 'smoke suite in a Worker', needs: ['package'], run: (step) => workerd(step, true) });
 leg({ id: 'smoke:workerd-web', name: 'smoke suite in a Worker', needs: ['package'], run: (step) => workerd(step, false) });
+
+// --- Next.js -----------------------------------------------------------------------------------------
+
+/** What `create-next-app` installs today: the newest Next.js, React and React's types within these majors. */
+const NEXT = ['next@16', 'react@19', 'react-dom@19', '@types/react@19'] as const;
+
+/**
+ * The Next.js app of scripts/matrix/fixtures/next-app, installed with the packed package and built
+ * once for both legs. `next build` type-checks the routes against Next's, tRPC's and this package's
+ * declarations, and loads the route modules: `createClerkContext()` runs then too, so the build gets a
+ * key of its own (a throwaway one; `next start` reads its own environment).
+ */
+const nextApp = memo(async (step: Step): Promise<string> => {
+  const dir = join(root, 'next-app');
+  await project(dir, { name: 'matrix-next-app', version: '0.0.0' });
+  await cp(join(REPO, 'scripts/matrix/fixtures/next-app'), dir, { recursive: true });
+  await npm(step, dir, ['install', tarball, ...NEXT, dev('@trpc/server'), dev('typescript'), dev('@types/node')]);
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const buildKey = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  await step.sh(process.execPath, ['node_modules/next/dist/bin/next', 'build'], {
+    cwd: dir,
+    env: { ...baseEnv, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production', CLERK_JWT_KEY: buildKey },
+    timeoutMs: 240_000,
+  });
+  return dir;
+});
+
+const nextLegs = [
+  { id: 'next:app-router', name: 'Next.js App Router: route handler with the fetch adapter', base: '/api/trpc' },
+  { id: 'next:pages-router', name: 'Next.js Pages Router: createNextApiHandler', base: '/api/pages' },
+] as const;
+
+for (const { id, name, base } of nextLegs) {
+  leg({
+    id,
+    name: `${name}; next build, next start`,
+    needs: ['package'],
+    async run(step) {
+      const dir = await nextApp(step);
+      const versions = await Promise.all(['next', 'react', '@trpc/server'].map(async (pkgName) => `${pkgName} ${await installedVersion(dir, pkgName)}`));
+      step.target(`${versions.join(', ')}, node ${process.versions.node}; ${base}`);
+      const { stdout } = await node(step, dir, ['probe.mjs', base], {}, 120_000);
+      const closing = /^(\d+) passed, (\d+) failed$/m.exec(stdout);
+      if (closing === null || closing[2] !== '0' || closing[1] === '0') throw new StepError(`probe: ${closing?.[0] ?? 'no report'}`);
+    },
+  });
+}
 
 // --- versions ----------------------------------------------------------------------------------------
 //

@@ -1,9 +1,9 @@
 import {
   ClerkAuthConfigError,
+  credentialInputOf,
   requestAuth,
   resolveClerkAuth,
   ResponseChallenge,
-  type AuthenticateInput,
   type AuthenticateResult,
   type ClerkAuth,
   type ClerkAuthSource,
@@ -44,10 +44,101 @@ export interface ClerkContext {
 }
 
 /**
- * What tRPC adapters pass to `createContext`, as far as this package reads it: fetch
- * (`{ req: Request, resHeaders, info }` — also Next.js App Router, Cloudflare, Bun, Deno), Node's
- * standalone, Express and Next.js pages adapters (`{ req: IncomingMessage, res, info }`), and
- * `applyWSSHandler` (`{ req: upgrade request, res: WebSocket, info: { connectionParams } }`).
+ * tRPC's request info, as far as this package reads it: `connectionParams` carries the token of
+ * WebSocket and SSE clients (which cannot set headers).
+ *
+ * @example
+ * ```ts
+ * const info: ClerkRequestInfo = { connectionParams: { token } };
+ * ```
+ */
+export interface ClerkRequestInfo {
+  connectionParams?: Readonly<Record<string, string | undefined>> | null;
+}
+
+/**
+ * What the adapters that hand over a request pass to `createContext`, as far as this package reads
+ * it: fetch (`{ req: Request, resHeaders, info }` — also Next.js App Router, Cloudflare, Bun, Deno,
+ * and `node:http` through it), Node's standalone, Express and Next.js pages adapters
+ * (`{ req: IncomingMessage, res: ServerResponse, info }`), Fastify (`{ req: FastifyRequest, res:
+ * FastifyReply, info }`) and `applyWSSHandler` (`{ req: upgrade request, res: WebSocket, info }`).
+ *
+ * @example
+ * ```ts
+ * import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
+ * const opts: ClerkRequestAdapterOptions = {} as CreateFastifyContextOptions;
+ * ```
+ */
+export interface ClerkRequestAdapterOptions {
+  /**
+   * The request: a web `Request`, a Node `IncomingMessage` (for WebSockets, the upgrade request), or
+   * a framework's request with Node-style `headers` (Fastify's, whose `raw` request is read).
+   */
+  req: Request | NodeLikeRequest;
+  /** Fetch adapter: the response headers (`WWW-Authenticate` and `Retry-After` are set here). */
+  resHeaders?: Headers;
+  /**
+   * Node adapters: the `ServerResponse` (headers set with `setHeader` while unsent); Fastify: the
+   * `FastifyReply` (`reply.header`); WebSocket adapter: the socket.
+   */
+  res?: unknown;
+  /** tRPC's request info. */
+  info?: ClerkRequestInfo | undefined;
+  event?: undefined;
+}
+
+/**
+ * An AWS Lambda event for an HTTP request, as far as this package reads it: API Gateway REST APIs
+ * (payload v1: `headers` and `multiValueHeaders`, names as the client sent them), HTTP APIs and
+ * function URLs (payload v2: lower-case `headers`, `cookies`), and Application Load Balancers
+ * (`headers` or `multiValueHeaders`, names as sent). `APIGatewayProxyEvent`,
+ * `APIGatewayProxyEventV2` and `ALBEvent` from `aws-lambda` are all one.
+ *
+ * @example
+ * ```ts
+ * import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+ * const event: ClerkLambdaEvent = {} as APIGatewayProxyEventV2;
+ * ```
+ */
+export interface ClerkLambdaEvent {
+  /** Request headers (v1 and ALB: names as sent; v2: lower-case, repeated headers joined by commas). */
+  headers?: Readonly<Record<string, string | undefined>> | null;
+  /** v1 and multi-value ALB: every value of every header (two `Authorization` headers are two credentials). */
+  multiValueHeaders?: Readonly<Record<string, readonly string[] | undefined>> | null;
+  /** v2: the request's cookies, read as one `Cookie` header. */
+  cookies?: readonly string[] | null;
+  /** API Gateway's `domainName`, the host for the `__session` cookie's same-origin rule when there is no `Host` header. */
+  requestContext?: { readonly domainName?: string | undefined; readonly elb?: unknown } | null;
+}
+
+/**
+ * What tRPC's AWS Lambda adapter (`awsLambdaRequestHandler`) passes to `createContext`:
+ * `{ event, context, info }` — no request and no response object. The credential is read from the
+ * event; the response headers of a denial (`WWW-Authenticate`, `Retry-After`) are kept in the
+ * context and go out through `responseMeta: clerkResponseMeta`, which this adapter needs.
+ *
+ * @example
+ * ```ts
+ * import type { CreateAWSLambdaContextOptions } from '@trpc/server/adapters/aws-lambda';
+ * import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+ * const opts: ClerkLambdaAdapterOptions = {} as CreateAWSLambdaContextOptions<APIGatewayProxyEventV2>;
+ * ```
+ */
+export interface ClerkLambdaAdapterOptions {
+  /** The API Gateway, function URL or ALB event. */
+  event: ClerkLambdaEvent;
+  /** The Lambda invocation's context (not read). */
+  context?: unknown;
+  /** tRPC's request info. */
+  info?: ClerkRequestInfo | undefined;
+  req?: undefined;
+}
+
+/**
+ * What every official tRPC adapter passes to `createContext`, as far as this package reads it: a
+ * request (fetch, standalone, Express, Next.js pages, Fastify, WebSocket), or an AWS Lambda event.
+ * Each adapter's own options type is assignable to it, so `createClerkContext()` is their
+ * `createContext` as is.
  *
  * @example
  * ```ts
@@ -55,16 +146,7 @@ export interface ClerkContext {
  * const opts: ClerkContextAdapterOptions = {} as FetchCreateContextFnOptions;
  * ```
  */
-export interface ClerkContextAdapterOptions {
-  /** The request: a web `Request`, or a Node `IncomingMessage` (for WebSockets, the upgrade request). */
-  req: Request | NodeLikeRequest;
-  /** Fetch adapter: the response headers (`WWW-Authenticate` and `Retry-After` are set here). */
-  resHeaders?: Headers;
-  /** Node adapters: the `ServerResponse` (headers are set while unsent); WebSocket adapter: the socket. */
-  res?: unknown;
-  /** tRPC's request info; `connectionParams.token` carries the token of WebSocket and SSE clients. */
-  info?: { connectionParams?: Readonly<Record<string, string | undefined>> | null } | undefined;
-}
+export type ClerkContextAdapterOptions = ClerkRequestAdapterOptions | ClerkLambdaAdapterOptions;
 
 /**
  * tRPC-side options of `createClerkContext`.
@@ -111,6 +193,12 @@ export interface ClerkContextFactory {
  * the context is signed out with a reason, and guards answer 401 (or 400 for a malformed or doubled
  * credential).
  *
+ * The same function serves every official adapter — fetch, standalone, Express, Next.js (App Router
+ * through fetch, pages through `createNextApiHandler`), Fastify, AWS Lambda and WebSocket — and
+ * writes a denial's `WWW-Authenticate` / `Retry-After` through each one's own response: fetch's
+ * `resHeaders`, Node's `res.setHeader`, Fastify's `reply.header`. AWS Lambda has no response object:
+ * give its handler `responseMeta: clerkResponseMeta`, which returns them.
+ *
  * `ctx.auth` is Clerk's default view, the session. A machine token (M2M, API key, OAuth) is verified
  * only when a guard that accepts its kind asks (`machineProcedure`, `authorize({ token })`), so an
  * opaque token sent to a public procedure costs no Backend API call.
@@ -136,6 +224,15 @@ export interface ClerkContextFactory {
  * };
  * ```
  *
+ * @example Fastify and AWS Lambda
+ * ```ts
+ * import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+ * import { awsLambdaRequestHandler } from '@trpc/server/adapters/aws-lambda';
+ *
+ * await fastify.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions: { router: appRouter, createContext } });
+ * export const handler = awsLambdaRequestHandler({ router: appRouter, createContext, responseMeta: clerkResponseMeta });
+ * ```
+ *
  * @example Your own fields
  * ```ts
  * const clerkContext = createClerkContext();
@@ -152,17 +249,18 @@ export function createClerkContext(source?: ClerkAuthSource<ClerkContextOptions>
     throw new ClerkAuthConfigError(`\`webSocketRefreshMs\` must be a non-negative number of milliseconds or false; got ${String(refreshMs)}.`);
   }
   const encoder = own.webSocketEncoder;
+  const delivery = new DeferredDelivery();
 
   async function createContext(opts: ClerkContextAdapterOptions): Promise<ClerkContext> {
-    const request = requestAuth(clerkAuth, adapterInput(opts));
+    const request = requestAuth(clerkAuth, credentialInputOf(opts));
     const settled = request.session();
     const session = settled instanceof Promise ? await settled : settled;
-    const ws = asWebSocket(opts.res);
+    const ws = opts.req === undefined ? null : asWebSocket(opts.res);
     if (ws !== null && refreshMs !== false) {
       const times = credentialTimes(session);
       if (times !== null) scheduleReconnectNotice(ws, times, refreshMs, encoder);
     }
-    return buildContext(clerkAuth, request, session, responseSink(opts));
+    return buildContext(clerkAuth, request, session, responseSink(opts, delivery));
   }
   return Object.assign(createContext, { clerkAuth });
 }
@@ -191,36 +289,80 @@ export function buildContext(
   return { auth, clerk: clerkAuth.clerk, signedOutReason: session.reason, [CLERK_STATE]: state } as ClerkContext;
 }
 
-/**
- * Where the adapter's credential is: `connectionParams` (WebSocket and SSE clients, which cannot set
- * headers) next to the request itself; the core's one reader applies one rule to both (a params token
- * and a different header token are refused as two credentials).
- */
-function adapterInput(opts: ClerkContextAdapterOptions): AuthenticateInput {
-  const params = opts.info?.connectionParams;
-  if (params != null) return { connectionParams: params, request: opts.req ?? null };
-  return opts.req ?? null;
-}
-
 interface NodeResponseLike {
   headersSent: boolean;
   setHeader(name: string, value: string): unknown;
 }
 
-/** Response headers where the adapter exposes them: fetch `resHeaders`, or a Node response not yet sent. */
-function responseSink(opts: ClerkContextAdapterOptions): ResponseSink | null {
-  const { resHeaders, res } = opts;
+interface FastifyReplyLike {
+  readonly sent: boolean;
+  readonly raw?: { readonly headersSent?: boolean };
+  header(name: string, value: string): unknown;
+}
+
+function isNodeResponse(res: object): res is NodeResponseLike {
+  return typeof (res as NodeResponseLike).setHeader === 'function' && 'headersSent' in res;
+}
+
+function isFastifyReply(res: object): res is FastifyReplyLike {
+  return typeof (res as FastifyReplyLike).header === 'function' && 'sent' in res;
+}
+
+/**
+ * Response headers through each adapter's own mechanism: fetch `resHeaders`; a Node response
+ * (standalone, Express, Next.js pages) while unsent; a Fastify reply (`reply.header`, merged into
+ * the response tRPC sends) while unsent; for AWS Lambda, which hands over no response object, the
+ * request's challenge is kept for `clerkResponseMeta` to return. WebSocket: none.
+ */
+function responseSink(opts: ClerkContextAdapterOptions, delivery: DeferredDelivery): ResponseSink | null {
+  const { resHeaders, res } = opts as { resHeaders?: Headers; res?: unknown };
   let set: ResponseSink['set'] | null = null;
+  let deferred: ResponseSink['deferred'] = null;
   if (resHeaders != null && typeof resHeaders.set === 'function') {
     set = (name, value) => resHeaders.set(name, value);
-  } else if (res !== null && typeof res === 'object' && typeof (res as NodeResponseLike).setHeader === 'function' && 'headersSent' in res) {
-    const node = res as NodeResponseLike;
+  } else if (res !== null && typeof res === 'object' && isNodeResponse(res)) {
     set = (name, value) => {
-      if (!node.headersSent) node.setHeader(name, value);
+      if (!res.headersSent) res.setHeader(name, value);
     };
+  } else if (res !== null && typeof res === 'object' && isFastifyReply(res)) {
+    set = (name, value) => {
+      if (!res.sent && res.raw?.headersSent !== true) res.header(name, value);
+    };
+  } else if (opts.event !== null && typeof opts.event === 'object') {
+    delivery.check();
+    deferred = delivery.forRequest();
+    set = () => deferred?.denied();
   }
   if (set === null) return null;
-  return { set, challenge: new ResponseChallenge(), eventStream: acceptsEventStream(opts.req) };
+  return { set, challenge: new ResponseChallenge(), eventStream: acceptsEventStream(opts.req), deferred };
+}
+
+/**
+ * For adapters with no response object (AWS Lambda): whether `clerkResponseMeta` delivers the
+ * headers of denials. A factory whose denied requests were never seen by it warns once, since
+ * without it a 401 carries no `WWW-Authenticate` and clients never refresh their token.
+ */
+class DeferredDelivery {
+  private denials = false;
+  private delivered = false;
+  private warned = false;
+
+  forRequest(): NonNullable<ResponseSink['deferred']> {
+    return {
+      denied: () => void (this.denials = true),
+      delivered: () => void (this.delivered = true),
+    };
+  }
+
+  /** Called as each request starts: an earlier request was denied and `clerkResponseMeta` never ran. */
+  check(): void {
+    if (!this.denials || this.delivered || this.warned) return;
+    this.warned = true;
+    console.warn(
+      'clerk-api-auth: createClerkContext on an adapter without a response object (AWS Lambda): 401, 403 and 503 answers go out without ' +
+        'WWW-Authenticate / Retry-After, so clients never refresh an expired token. Pass `responseMeta: clerkResponseMeta` to the handler.',
+    );
+  }
 }
 
 function acceptsEventStream(req: Request | NodeLikeRequest | undefined): boolean {

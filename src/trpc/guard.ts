@@ -85,6 +85,7 @@ export function guardMiddleware(requirement: AuthRequirement | null, withMeta: b
     let metaAdmitted: AuthenticateResult | null = null;
     for (const each of fromMeta) metaAdmitted = await admit(state, each);
     const guard = admitted ?? metaAdmitted;
+    if (guard !== null) state.admittedLast = guard.auth;
 
     let result: GuardResult;
     let session: AuthenticateResult | null;

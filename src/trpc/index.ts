@@ -1,12 +1,15 @@
 /**
  * clerk-api-auth/trpc: Clerk authentication for tRPC v11.
  *
- * - `createClerkContext` — `createContext` for every adapter (fetch, standalone, Express, Next.js, WebSocket);
+ * - `createClerkContext` — `createContext` for every adapter (fetch, standalone, Express, Next.js, Fastify,
+ *   AWS Lambda, WebSocket);
  * - `clerkProcedures(t)` — `publicProcedure`, `protectedProcedure`, `machineProcedure`, `authorize(requirement)`,
  *   and `.meta({ auth })` on those builders (requirements add up; checked at startup), with `ctx.auth` narrowed
  *   by what each guard admits;
  * - `clerkContextFromToken` / `clerkContextFromAuth` — contexts for `createCaller` (tests, server-side calls);
- * - `clerkResponseMeta` — the real HTTP status for subscriptions refused by a guard, for non-EventSource clients.
+ * - `clerkResponseMeta` — the headers of a denial on AWS Lambda (no response object), and the real HTTP status
+ *   for subscriptions refused by a guard, for non-EventSource clients;
+ * - `admittedAuth` — who the request's guards admitted (a user or a machine), for access logs.
  *
  * @example
  * ```ts
@@ -22,12 +25,22 @@
  * @packageDocumentation
  */
 export { createClerkContext } from './context.js';
-export type { ClerkContext, ClerkContextAdapterOptions, ClerkContextFactory, ClerkContextOptions } from './context.js';
+export type {
+  ClerkContext,
+  ClerkContextAdapterOptions,
+  ClerkContextFactory,
+  ClerkContextOptions,
+  ClerkLambdaAdapterOptions,
+  ClerkLambdaEvent,
+  ClerkRequestAdapterOptions,
+  ClerkRequestInfo,
+} from './context.js';
 export { clerkContextFromAuth, clerkContextFromToken } from './caller-context.js';
 export type { ClerkContextFromAuthOptions } from './caller-context.js';
 export { clerkProcedures } from './procedures.js';
 export { clerkResponseMeta } from './response-meta.js';
-export type { ClerkResponseMetaOptions } from './response-meta.js';
+export { admittedAuth } from './admitted.js';
+export type { ClerkResponseMeta, ClerkResponseMetaOptions } from './response-meta.js';
 export type { ClerkMeta, ClerkProcedureBuilder, ClerkProcedureMeta, ClerkProcedures, ClerkTRPCRoot } from './procedures.js';
 export type { AuthForToken } from './requirement.js';
 export type { WebSocketEncoder } from './websocket.js';

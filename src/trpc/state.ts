@@ -19,13 +19,21 @@ import {
  */
 export const CLERK_STATE: unique symbol = Symbol.for('clerk-api-auth/trpc.state');
 
-/** Writes response headers where the transport exposes them (fetch `resHeaders`, Node `res`, Fastify `reply`). @internal */
+/**
+ * Writes response headers where the transport exposes them (fetch `resHeaders`, Node `res`, Fastify
+ * `reply`), or keeps them for `clerkResponseMeta` where it exposes none (AWS Lambda). @internal
+ */
 export interface ResponseSink {
   set(name: string, value: string): void;
   /** The denials of this request so far, and the challenge they add up to (the core's one precedence). */
   readonly challenge: ResponseChallenge;
   /** Whether the client reads Server-Sent Events (`Accept: text/event-stream`), as EventSource does. */
   readonly eventStream: boolean;
+  /**
+   * Set where the adapter has no response object (AWS Lambda): `clerkResponseMeta` returns the
+   * challenge's headers and reports that it did; `denied` records that a guard denied the request.
+   */
+  readonly deferred: { denied(): void; delivered(): void } | null;
 }
 
 /** What a context carries for the guards. @internal */
@@ -42,6 +50,8 @@ export interface ContextState {
   readonly clockSkewInMs: number;
   /** Response headers, or `null` where the transport has none (WebSocket, `createCaller`). */
   readonly sink: ResponseSink | null;
+  /** The auth object a guard of this request admitted last (`admittedAuth`), once one has. */
+  admittedLast?: ClerkAuthObject;
 }
 
 /** The part of a context the guards read. @internal */

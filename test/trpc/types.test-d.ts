@@ -3,15 +3,30 @@
  */
 import { createTRPCClient, httpBatchLink, isTRPCClientError, type TRPCClientError } from '@trpc/client';
 import { initTRPC, type inferRouterContext, type inferRouterInputs, type inferRouterOutputs } from '@trpc/server';
-import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import { awsLambdaRequestHandler, type CreateAWSLambdaContextOptions } from '@trpc/server/adapters/aws-lambda';
+import { createExpressMiddleware, type CreateExpressContextOptions } from '@trpc/server/adapters/express';
+import { fastifyTRPCPlugin, type CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
 import { fetchRequestHandler, type FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
-import { createHTTPServer } from '@trpc/server/adapters/standalone';
-import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import { createNextApiHandler } from '@trpc/server/adapters/next';
+import { createHTTPServer, type CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
+import { applyWSSHandler, type CreateWSSContextFnOptions } from '@trpc/server/adapters/ws';
+import type { ALBEvent, APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import Fastify from 'fastify';
 import type { WebSocketServer } from 'ws';
 import { z, ZodError } from 'zod';
 import { describe, expectTypeOf, test } from 'vitest';
 import type { AuthenticatedMachineObject, AuthRequirement, ClerkClient, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
-import { clerkContextFromToken, clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
+import {
+  clerkContextFromToken,
+  clerkProcedures,
+  clerkResponseMeta,
+  createClerkContext,
+  type ClerkContext,
+  type ClerkContextAdapterOptions,
+  type ClerkLambdaEvent,
+  type ClerkMeta,
+  type ClerkResponseMeta,
+} from 'clerk-api-auth/trpc';
 
 const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
 const { publicProcedure, protectedProcedure, machineProcedure, authorize } = clerkProcedures(t);
@@ -195,6 +210,39 @@ describe('createClerkContext fits every adapter', () => {
     createExpressMiddleware({ router, createContext });
     applyWSSHandler({ wss: {} as WebSocketServer, router, createContext });
     expectTypeOf<inferRouterContext<typeof router>>().toEqualTypeOf<ClerkContext>();
+  });
+
+  test('Fastify, AWS Lambda (v1, v2, both) and Next.js pages adapters take it as is, with clerkResponseMeta', () => {
+    void Fastify().register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions: { router, createContext, responseMeta: clerkResponseMeta } });
+    awsLambdaRequestHandler({ router, createContext, responseMeta: clerkResponseMeta });
+    awsLambdaRequestHandler<typeof router, APIGatewayProxyEventV2>({ router, createContext, responseMeta: clerkResponseMeta });
+    awsLambdaRequestHandler<typeof router, APIGatewayProxyEvent>({ router, createContext, responseMeta: clerkResponseMeta });
+    // `next` is not installed here, so NextApiRequest is unresolved: the matrix's Next.js legs build this with real types.
+    createNextApiHandler({ router, createContext, responseMeta: clerkResponseMeta });
+  });
+
+  test("each adapter's createContext options are ClerkContextAdapterOptions, without a cast", () => {
+    expectTypeOf<FetchCreateContextFnOptions>().toExtend<ClerkContextAdapterOptions>();
+    expectTypeOf<CreateHTTPContextOptions>().toExtend<ClerkContextAdapterOptions>();
+    expectTypeOf<CreateExpressContextOptions>().toExtend<ClerkContextAdapterOptions>();
+    expectTypeOf<CreateFastifyContextOptions>().toExtend<ClerkContextAdapterOptions>();
+    expectTypeOf<CreateWSSContextFnOptions>().toExtend<ClerkContextAdapterOptions>();
+    expectTypeOf<CreateAWSLambdaContextOptions<APIGatewayProxyEvent>>().toExtend<ClerkContextAdapterOptions>();
+    expectTypeOf<CreateAWSLambdaContextOptions<APIGatewayProxyEventV2>>().toExtend<ClerkContextAdapterOptions>();
+    expectTypeOf<ALBEvent>().toExtend<ClerkLambdaEvent>();
+    // A wrapper adding fields of its own, for the Lambda and Fastify adapters.
+    const lambdaContext = async (opts: CreateAWSLambdaContextOptions<APIGatewayProxyEventV2>) => ({ ...(await createContext(opts)), region: 'eu-west-1' });
+    awsLambdaRequestHandler({ router: t.router({}), createContext: lambdaContext });
+    const fastifyContext = async (opts: CreateFastifyContextOptions) => ({ ...(await createContext(opts)), ip: opts.req.ip });
+    expectTypeOf<Awaited<ReturnType<typeof fastifyContext>>['auth']>().toEqualTypeOf<ClerkContext['auth']>();
+    // Neither a request nor an event: refused.
+    // @ts-expect-error -- createContext needs `req` or `event`
+    void createContext({ info: { connectionParams: null } });
+  });
+
+  test('clerkResponseMeta returns a status and headers to build on', () => {
+    expectTypeOf(clerkResponseMeta).returns.toEqualTypeOf<ClerkResponseMeta>();
+    expectTypeOf<ClerkResponseMeta['headers']>().toEqualTypeOf<Headers | undefined>();
   });
 
   test('it accepts nothing, options, or a ClerkAuth; contexts for createCaller come from a token', () => {
