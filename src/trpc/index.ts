@@ -6,7 +6,9 @@
  *   and `.meta({ auth })` on those builders (requirements add up; checked at startup), with `ctx.auth` narrowed
  *   by what each guard admits;
  * - `clerkContextFromToken` / `clerkContextFromAuth` — contexts for `createCaller` (tests, server-side calls);
- * - `clerkResponseMeta` — the real HTTP status for subscriptions refused by a guard, for non-EventSource clients.
+ * - `clerkResponseMeta` — the real HTTP status for subscriptions refused by a guard, for non-EventSource clients;
+ * - `clerkErrorFormatter` — Clerk's reverification hint (`data.clerk_error`) and missing billing entitlements
+ *   (`data.missing`) in the error's `data`, for `useReverification` and upgrade prompts.
  *
  * @example
  * ```ts
@@ -27,7 +29,9 @@ export { clerkContextFromAuth, clerkContextFromToken } from './caller-context.js
 export type { ClerkContextFromAuthOptions } from './caller-context.js';
 export { clerkProcedures } from './procedures.js';
 export { clerkResponseMeta } from './response-meta.js';
+export { clerkErrorFormatter } from './error-formatter.js';
+export type { ClerkErrorData, ClerkErrorShape } from './error-formatter.js';
 export type { ClerkResponseMetaOptions } from './response-meta.js';
 export type { ClerkMeta, ClerkProcedureBuilder, ClerkProcedureMeta, ClerkProcedures, ClerkTRPCRoot } from './procedures.js';
-export type { AuthForToken } from './requirement.js';
+export type { AuthForRequirement, AuthForToken, WithActiveOrganization } from './requirement.js';
 export type { WebSocketEncoder } from './websocket.js';
