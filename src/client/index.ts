@@ -10,4 +10,4 @@ export type { ClerkFetchOptions } from './fetch.js';
 export { clerkAuthHeaders, clerkConnectionParams } from './links.js';
 export type { TokenGetter } from './get-token.js';
 export { clerkReverification, reverificationHintOf } from './reverification.js';
-export type { ClerkReverification, ClerkReverificationOptions, ReverificationHint } from './reverification.js';
+export type { ClerkReverification, ClerkReverificationOptions } from './reverification.js';

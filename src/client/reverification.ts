@@ -1,19 +1,9 @@
+import { validateReverificationConfig } from '@clerk/shared/authorization';
 import { isReverificationHint, reverificationError } from '@clerk/shared/authorization-errors';
 import type { ReverificationConfig } from '@clerk/shared/types';
+// A type only (erased from the build): the hint's shape, as the core documents it.
+import type { ReverificationHint } from '../core/internal.js';
 import type { TokenGetter } from './get-token.js';
-
-/**
- * Clerk's reverification hint, as `@clerk/shared`'s `reverificationError()` builds it and Clerk's
- * `useReverification` recognises it (`isReverificationHint`): `{ clerk_error: { type: 'forbidden',
- * reason: 'reverification-error', metadata: { reverification } } }`.
- *
- * @example
- * ```ts
- * import { reverificationHintOf, type ReverificationHint } from 'clerk-api-auth/client';
- * const hint: ReverificationHint | null = reverificationHintOf(error);
- * ```
- */
-export type ReverificationHint = ReturnType<typeof reverificationError<ReverificationConfig>>;
 
 /** How deep `reverificationHintOf` looks, and how many list items per level: a bounded walk. */
 const MAX_DEPTH = 6;
@@ -32,8 +22,10 @@ const KEYS = ['data', 'shape', 'error', 'errors', 'graphQLErrors', 'extensions',
  * `TRPCClientError` (its `data.clerk_error`, from `clerkErrorFormatter`), a GraphQL response or
  * error (`extensions.clerk_error` of any of its errors; graphql-request's `ClientError`, urql's and
  * Apollo's combined errors), a parsed tRPC or GraphQL response body, or a hint itself. Returns
- * Clerk's hint rebuilt with Clerk's own `reverificationError` (so `isReverificationHint` holds), or
- * `null` when the value carries none. Reads plain data only, at a bounded depth.
+ * Clerk's hint (`ReverificationHint` of `clerk-api-auth`) rebuilt with Clerk's own
+ * `reverificationError` (so `isReverificationHint` holds), with `metadata.reverification` kept when
+ * it is a reverification setting Clerk accepts; `null` when the value carries none. Reads plain
+ * data only, at a bounded depth.
  *
  * @example
  * ```ts
@@ -45,11 +37,13 @@ const KEYS = ['data', 'shape', 'error', 'errors', 'graphQLErrors', 'extensions',
 export function reverificationHintOf(value: unknown): ReverificationHint | null {
   const found = find(value, 0, new Set());
   if (found === undefined) return null;
-  const reverification = (found.clerk_error as { metadata?: { reverification?: ReverificationConfig } }).metadata?.reverification;
-  return reverificationError(reverification);
+  const sent = (found.clerk_error as { metadata?: { reverification?: ReverificationConfig } }).metadata?.reverification;
+  const reverification = validateReverificationConfig(sent) === false ? undefined : sent;
+  // Clerk's helper types `metadata` as optional; it always sets it.
+  return reverificationError(reverification) as ReverificationHint;
 }
 
-function find(value: unknown, depth: number, seen: Set<object>): ReverificationHint | undefined {
+function find(value: unknown, depth: number, seen: Set<object>): { clerk_error: unknown } | undefined {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH || seen.has(value)) return undefined;
   seen.add(value);
   if (isReverificationHint(value)) return value;

@@ -149,7 +149,7 @@ export class UnauthenticatedError extends ClerkAuthError {
  * Clerk's reverification hint: the body Clerk's `useReverification` (in `@clerk/shared/react` and
  * every Clerk frontend SDK) recognises (`isReverificationHint`) to prompt the user and retry, as
  * `@clerk/shared`'s `reverificationError(missing)` builds it. `metadata.reverification` is what the
- * guard asked for; the prompt reads its level from it.
+ * guard asked for (this package's servers always send it); the prompt reads its level from it.
  *
  * @example
  * ```ts
@@ -160,7 +160,7 @@ export interface ReverificationHint {
   clerk_error: {
     type: 'forbidden';
     reason: 'reverification-error';
-    metadata: { reverification: ReverificationRequirement };
+    metadata: { reverification?: ReverificationRequirement };
   };
 }
 

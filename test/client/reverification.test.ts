@@ -42,6 +42,10 @@ describe('reverificationHintOf', () => {
   it('returns a hint itself, rebuilt by Clerk’s helper, with a custom window kept as sent', () => {
     const window = { level: 'second_factor', afterMinutes: 5 } as const;
     expect(reverificationHintOf(reverificationError(window))).toEqual({ clerk_error: { type: 'forbidden', reason: 'reverification-error', metadata: { reverification: window } } });
+    // A setting Clerk would not accept is dropped (the prompt then asks at Clerk's default level), never passed on.
+    const bogus = { clerk_error: { type: 'forbidden', reason: 'reverification-error', metadata: { reverification: { level: 'root', afterMinutes: -1 } } } };
+    expect(reverificationHintOf(bogus)).toEqual(reverificationError());
+    expect(reverificationHintOf(bogus)?.clerk_error.metadata.reverification).toBeUndefined();
   });
 
   it('is null for anything else: other errors, another reason, no hint, a cycle, a hint nested too deep', () => {
