@@ -102,8 +102,8 @@ export interface ClerkReverificationOptions {
  */
 export interface ClerkReverification {
   /**
-   * `getToken`, except that the first token read after a wrapped call answered with the hint and
-   * was called again (the retry after the user verified) is freshly minted
+   * `getToken`, except that the first token read once a wrapped call has answered with the hint and
+   * a wrapped call runs again (the retry after the user verified) is freshly minted
    * (`getToken({ skipCache: true })`), so it carries the new verification age (`fva`) rather than a
    * cached token's. Give it to `createClerkFetch`, `clerkAuthHeaders` or your client's header hook.
    */
@@ -147,6 +147,9 @@ export function clerkReverification(options: ClerkReverificationOptions): ClerkR
   const { getToken } = options;
   if (typeof getToken !== 'function') throw new TypeError('clerkReverification: `getToken` must be a function (Clerk’s getToken).');
   let freshNext = false;
+  // Whether the last wrapped call answered with the hint: then the next one is useReverification's retry
+  // (kept here, not per wrapper, so a wrapper re-created on every render still knows).
+  let hinted = false;
   return {
     getToken(tokenOptions) {
       if (freshNext) {
@@ -156,7 +159,6 @@ export function clerkReverification(options: ClerkReverificationOptions): ClerkR
       return tokenOptions === undefined ? getToken() : getToken(tokenOptions);
     },
     fetcher<TArgs extends unknown[], TResult>(call: (...args: TArgs) => Promise<TResult>) {
-      let hinted = false;
       return async (...args: TArgs): Promise<TResult | ReverificationHint> => {
         // The call after a hint is useReverification's retry, once the user has verified: mint a fresh token for it.
         if (hinted) freshNext = true;

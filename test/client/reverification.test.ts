@@ -124,6 +124,21 @@ describe('clerkReverification', () => {
     expect(source.calls).toEqual([false, true, false]); // and only the retry
   });
 
+  it('knows the retry even when the wrapper is created anew for it (as a component re-rendering does)', async () => {
+    const source = getter();
+    const reverification = clerkReverification({ getToken: source.getToken });
+    let attempt = 0;
+    const call = async () => {
+      await reverification.getToken();
+      attempt += 1;
+      if (attempt === 1) throw Object.assign(new Error('forbidden'), { data: { clerk_error: clerkError } });
+      return 'ok';
+    };
+    expect(isReverificationHint(await reverification.fetcher(call)())).toBe(true);
+    expect(await reverification.fetcher(call)()).toBe('ok');
+    expect(source.calls).toEqual([false, true]);
+  });
+
   it('reads a JSON Response: the hint in a tRPC or GraphQL body becomes the hint; any other response is returned readable', async () => {
     const { getToken } = getter();
     const reverification = clerkReverification({ getToken });
