@@ -1,14 +1,16 @@
 /**
  * `npm run demo`: the reference app's two servers, started with no configuration and no internet,
- * and a scripted walk through what clerk-api-auth does with each kind of caller.
+ * and a scripted walk through what clerk-api-auth does with each kind of caller: signed out, signed
+ * in, forbidden, payment required (402), a reverification prompt answered by a fresh token, expired.
  *
  * The Clerk side is `clerk-api-auth/testing`: a local key pair that signs real Clerk-format tokens,
  * and a loopback stand-in for Clerk's Backend API (JWKS and users). The servers are configured the
  * way a production deployment is — through CLERK_* environment variables — with that issuer's keys.
  * Every step states what it expects; the demo exits 1 if any answer differs. No token is printed.
  */
+import { isReverificationHint } from '@clerk/shared/authorization-errors';
 import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
-import { createClerkFetch } from 'clerk-api-auth/client';
+import { clerkReverification, createClerkFetch } from 'clerk-api-auth/client';
 import { createTestIssuer, startFakeClerkApi, type SessionTokenOptions } from 'clerk-api-auth/testing';
 import { startGraphQLServer } from '../graphql-yoga/server.js';
 import { DEV_USERS } from '../shared/clerk.js';
@@ -44,11 +46,15 @@ const BOB: SessionTokenOptions = { userId: 'user_bob', org: { id: 'org_acme', ro
 /**
  * A signed-in browser tab, as Clerk's `getToken` behaves: it answers from its cache, and mints a
  * fresh token when asked with `{ skipCache: true }`. `expireCachedToken()` stands for a minute
- * passing (Clerk session tokens live 60 seconds).
+ * passing (Clerk session tokens live 60 seconds). The user signed in half an hour ago
+ * (`fva`: first factor 30 minutes old) until `reverify()`, which stands for them verifying again
+ * in Clerk's prompt: tokens minted afterwards carry a fresh verification age.
  */
 function signedIn(claims: SessionTokenOptions) {
   let cached: string | undefined;
   let refreshes = 0;
+  let factorVerificationAge: [number, number] = [30, -1];
+  const mint = (expiresInSeconds: number) => issuer.sessionToken({ ...claims, factorVerificationAge, expiresInSeconds });
   return {
     /** How many times a fresh token was asked for with `skipCache`. */
     get refreshes(): number {
@@ -56,12 +62,30 @@ function signedIn(claims: SessionTokenOptions) {
     },
     async getToken(options?: { skipCache?: boolean }): Promise<string> {
       if (options?.skipCache === true) refreshes += 1;
-      if (options?.skipCache === true || cached === undefined) cached = await issuer.sessionToken({ ...claims, expiresInSeconds: 60 });
+      if (options?.skipCache === true || cached === undefined) cached = await mint(60);
       return cached;
     },
     async expireCachedToken(): Promise<void> {
-      cached = await issuer.sessionToken({ ...claims, expiresInSeconds: -60 });
+      cached = await mint(-60);
     },
+    reverify(): void {
+      factorVerificationAge = [0, -1];
+    },
+  };
+}
+
+/**
+ * What Clerk's `useReverification` hook does with a fetcher (it needs React and a Clerk frontend,
+ * so the demo plays it): call it; when the result is Clerk's reverification hint, show Clerk's
+ * verification prompt at the hint's level, and once the user has verified, call it once more.
+ */
+function useReverificationLikeClerk<T>(fetcher: () => Promise<T>, prompt: (level: string) => void): () => Promise<unknown> {
+  return async () => {
+    const result: unknown = await fetcher();
+    if (!isReverificationHint(result)) return result;
+    const wanted = result.clerk_error.metadata?.reverification;
+    prompt(typeof wanted === 'string' ? wanted : JSON.stringify(wanted));
+    return fetcher();
   };
 }
 
@@ -106,7 +130,7 @@ function showServerLog(): void {
 function describe(status: number, headers: Headers, body: string): string {
   type Envelope = {
     result?: unknown;
-    error?: { data?: { code?: string } };
+    error?: { data?: { code?: string; clerk_error?: { reason?: string } } };
     errors?: Array<{ extensions?: { code?: string } }>;
     data?: unknown;
   };
@@ -120,7 +144,8 @@ function describe(status: number, headers: Headers, body: string): string {
   if (status >= 400) {
     const code = parsed?.error?.data?.code ?? parsed?.errors?.[0]?.extensions?.code ?? '';
     const challenge = headers.get('www-authenticate');
-    return [code, challenge ? `WWW-Authenticate: ${challenge}` : ''].filter(Boolean).join(' · ');
+    const hint = parsed?.error?.data?.clerk_error?.reason;
+    return [code, hint ? `clerk_error: ${hint}` : '', challenge ? `WWW-Authenticate: ${challenge}` : ''].filter(Boolean).join(' · ');
   }
   if (parsed && 'result' in parsed) return summary(JSON.stringify(parsed.result));
   if (parsed && 'data' in parsed) {
@@ -200,6 +225,34 @@ try {
 } catch (error) {
   failures += 1;
   line(red(`✗ whoami.query() failed: ${error instanceof TRPCClientError ? error.message : String(error)}`));
+}
+showServerLog();
+
+title('Payment required: reports.export needs the Clerk Billing feature "reports", which alice’s plan lacks');
+await http({ url: `${trpc.url}/reports.export`, token: await alice.getToken(), who: 'alice', expected: 402 });
+
+title('Reverification: account.rotateKey needs a recent verification; Clerk’s useReverification prompts, then retries');
+line(dim('useReverification(reverification.fetcher(() => trpc.account.rotateKey.mutate()))'));
+const reverification = clerkReverification({ getToken: alice.getToken });
+const rotatingClient = createTRPCClient<AppRouter>({
+  links: [httpBatchLink({ url: trpc.url, fetch: createClerkFetch({ getToken: reverification.getToken, fetch: tracingFetch('alice', [403, 200]) }) })],
+});
+const refreshesBeforeRotate = alice.refreshes;
+try {
+  const rotated = await useReverificationLikeClerk(
+    reverification.fetcher(() => rotatingClient.account.rotateKey.mutate()),
+    (level) => {
+      line(`${green('✓')} Clerk's hint in error.data.clerk_error → verification prompt (${level}) → alice verifies again`);
+      alice.reverify();
+    },
+  )();
+  const fresh = alice.refreshes - refreshesBeforeRotate;
+  const ok = (rotated as { rotated?: boolean }).rotated === true && fresh === 1;
+  if (!ok) failures += 1;
+  line(`${ok ? green('✓') : red('✗')} rotateKey resolved: ${JSON.stringify(rotated)} ${dim(`(retried with a fresh token: getToken({ skipCache: true }) ${fresh}×)`)}`);
+} catch (error) {
+  failures += 1;
+  line(red(`✗ rotateKey failed: ${error instanceof TRPCClientError ? error.message : String(error)}`));
 }
 showServerLog();
 

@@ -112,7 +112,7 @@ export async function startExpressServer(options: ExpressServerOptions = {}): Pr
   const createContext = async (opts: CreateExpressContextOptions | CreateWSSContextFnOptions): Promise<AppContext> => {
     const ctx = await clerkContext(opts);
     if (ctx.auth.userId) callers.set(opts.req, ctx.auth.userId);
-    return { ...ctx, notes };
+    return { ...ctx, notes, noteCaller: (id) => callers.set(opts.req, id) };
   };
 
   // ── GraphQL Yoga, sharing the same ClerkAuth (one token cache) and the same notes ──────────────

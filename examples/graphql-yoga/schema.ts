@@ -39,10 +39,14 @@ export const typeDefs = /* GraphQL */ `
     node(id: ID!): Node
     "Counts every note in this server's store."
     adminStats: Stats @hasRole(role: "org:admin")
+    "The number of rows the caller's report has: behind the Clerk Billing feature reports (402 PAYMENT_REQUIRED without it)."
+    reportsExport: Int @auth(feature: "reports")
   }
 
   type Mutation {
     createNote(text: String!): Note! @hasPermission(permission: "org:notes:create")
+    "Needs a recent reverification (strict); otherwise 403 with Clerk's hint in extensions.clerk_error."
+    rotateKey: Boolean! @auth(reverification: strict)
   }
 
   type Subscription {
@@ -88,9 +92,11 @@ export function createNotesSchema(store: NotesStore) {
           return note !== undefined && caller !== null && note.authorId === caller ? note : null;
         },
         adminStats: () => ({ notes: store.count() }),
+        reportsExport: (_source, _args, ctx) => store.listBy(userIdOf(ctx)).length,
       },
       Mutation: {
         createNote: (_source, { text }: { text: string }, ctx) => store.create(text, userIdOf(ctx)),
+        rotateKey: () => true,
       },
       Subscription: {
         noteAdded: {

@@ -57,6 +57,24 @@ export const appRouter = router({
   machine: router({
     ping: machineProcedure.use(authorize({ token: 'm2m_token' })).query(({ ctx }) => ({ machineId: ctx.auth.machineId })),
   }),
+
+  keys: router({
+    /** An API key's owner: the user or organization it was created for. */
+    ping: machineProcedure.use(authorize({ token: 'api_key' })).query(({ ctx }) => ({ subject: ctx.auth.subject })),
+  }),
+
+  reports: router({
+    /** Behind the Clerk Billing feature `reports`: a caller whose plan lacks it gets 402 PAYMENT_REQUIRED. */
+    export: protectedProcedure.use(authorize({ feature: 'reports' })).query(({ ctx }) => ({ rows: ctx.notes.listBy(ctx.auth.userId).length })),
+  }),
+
+  account: router({
+    /**
+     * Needs a recent reverification (`strict`: second factor within 10 minutes). Otherwise 403 with
+     * Clerk's hint in `data.clerk_error`, which `useReverification` turns into a prompt and a retry.
+     */
+    rotateKey: protectedProcedure.use(authorize({ reverification: 'strict' })).mutation(() => ({ rotated: true as const })),
+  }),
 });
 
 export type AppRouter = typeof appRouter;

@@ -60,7 +60,7 @@ export async function startTrpcServer(options: TrpcServerOptions = {}): Promise<
   const createContext = async (opts: FetchCreateContextFnOptions): Promise<AppContext> => {
     const ctx = await clerkContext(opts);
     noteUser(opts.req, ctx.auth.userId);
-    return { ...ctx, notes };
+    return { ...ctx, notes, noteCaller: (id) => noteUser(opts.req, id) };
   };
 
   const handler = (req: Request): Promise<Response> | Response => {

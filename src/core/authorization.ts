@@ -1,5 +1,6 @@
 import type { DenialError } from './challenge.js';
-import { ClerkApiUnavailableError, ForbiddenError, InvalidRequestError, UnauthenticatedError } from './errors.js';
+import type { OrganizationCustomPermissionKey, OrganizationCustomRoleKey } from '@clerk/shared/types';
+import { ClerkApiUnavailableError, ForbiddenError, InvalidRequestError, PaymentRequiredError, UnauthenticatedError, type MissingEntitlements } from './errors.js';
 import { accepts } from './options.js';
 import { SignedOutReason } from './reasons.js';
 import { scopeList } from './scopes.js';
@@ -18,27 +19,64 @@ type HasParams = Parameters<SignedInAuthObject['has']>[0];
 export type ReverificationRequirement = NonNullable<HasParams extends infer P ? (P extends { reverification?: infer R } ? R : never) : never>;
 
 /**
+ * An organization role as the app declares them: Clerk's `OrganizationCustomRoleKey`, which is
+ * `string` until the app declares its roles through Clerk's global `ClerkAuthorization` interface
+ * (`declare global { interface ClerkAuthorization { role: 'org:admin' | 'org:member'; permission: … } }`),
+ * and then exactly those, so a mistyped role is a compile error.
+ *
+ * @example
+ * ```ts
+ * const role: OrganizationRole = 'org:admin';
+ * ```
+ */
+export type OrganizationRole = OrganizationCustomRoleKey;
+
+/**
+ * An organization permission as the app declares them: Clerk's `OrganizationCustomPermissionKey`
+ * (`string` until `ClerkAuthorization` declares `permission`).
+ *
+ * @example
+ * ```ts
+ * const permission: OrganizationPermission = 'org:notes:create';
+ * ```
+ */
+export type OrganizationPermission = OrganizationCustomPermissionKey;
+
+/**
  * What a guard requires. Every field is optional; all given fields must hold (AND). A list means
  * "any one of" (OR). An empty requirement means "signed in with an accepted token kind".
+ *
+ * `role` and `permission` are typed by Clerk's `ClerkAuthorization` declaration when the app makes
+ * one (see `OrganizationRole`): then `{ role: 'org:admni' }` does not compile.
  *
  * @example
  * ```ts
  * const requirement: AuthRequirement = { role: ['org:admin', 'org:owner'], permission: 'org:notes:create' };
+ * const sensitive: AuthRequirement = { organization: true, reverification: 'strict' };
  * ```
  */
 export interface AuthRequirement {
   /** Accepted token kinds. Default `'session_token'`: machine tokens count only where a guard asks for them. */
   token?: AcceptsToken;
-  /** Organization role(s), checked with Clerk's `has({ role })`. */
-  role?: string | readonly string[];
-  /** Organization permission(s), checked with Clerk's `has({ permission })`. */
-  permission?: string | readonly string[];
-  /** Billing feature(s), checked with Clerk's `has({ feature })`. */
+  /** Organization role(s), checked with Clerk's `has({ role })`. Denied: 403. */
+  role?: OrganizationRole | readonly OrganizationRole[];
+  /** Organization permission(s), checked with Clerk's `has({ permission })`. Denied: 403. */
+  permission?: OrganizationPermission | readonly OrganizationPermission[];
+  /** Billing feature(s) (Clerk Billing), checked with Clerk's `has({ feature })`. Denied: 402 `PAYMENT_REQUIRED`. */
   feature?: string | readonly string[];
-  /** Billing plan(s), checked with Clerk's `has({ plan })`. */
+  /** Billing plan(s) (Clerk Billing), checked with Clerk's `has({ plan })`. Denied: 402 `PAYMENT_REQUIRED`. */
   plan?: string | readonly string[];
-  /** Recent re-verification, checked with Clerk's `has({ reverification })`. */
+  /**
+   * Recent reverification, checked with Clerk's `has({ reverification })`. Denied: 403 carrying
+   * Clerk's reverification hint (`ForbiddenError.clerkError`), so `useReverification` prompts and retries.
+   */
   reverification?: ReverificationRequirement;
+  /**
+   * `true`: an active organization — a session with an active organization (`orgId`), or an API key
+   * owned by an organization. A personal-account session is refused (403, failed `organization`).
+   * In tRPC, `authorize({ organization: true })` narrows `ctx.auth.orgId` to `string`.
+   */
+  organization?: true;
   /** Application role(s), read from session claims at `appRoleClaim` (default `metadata.role`). */
   appRole?: string | readonly string[];
   /** Machine-token scope(s): one of the token's `scopes` must equal one of these exactly (whole values, never substrings). */
@@ -64,8 +102,13 @@ const OK: AuthCheck = { ok: true };
  * Checks an authentication result against a requirement, in one place for every integration.
  * A malformed or ambiguous credential (several credentials, an `Authorization` that is not
  * `Bearer <token68>`) → `InvalidRequestError` (400); nobody (validly) signed in →
- * `UnauthenticatedError` (401); signed in but lacking something → `ForbiddenError` (403); the Backend
- * API unreachable while verifying → `ClerkApiUnavailableError` (503).
+ * `UnauthenticatedError` (401); signed in but lacking a role, permission, active organization,
+ * application role, scope or predicate → `ForbiddenError` (403); lacking only a billing feature or
+ * plan → `PaymentRequiredError` (402); lacking only a recent reverification → `ForbiddenError` (403)
+ * carrying Clerk's reverification hint (`clerkError`); the Backend API unreachable while verifying →
+ * `ClerkApiUnavailableError` (503). When several parts fail, the answer is what would make the call
+ * succeed first: what an administrator grants (403) over what payment grants (402) over a
+ * reverification (403 with the hint); `failed` lists every part that failed.
  *
  * @param appRoleClaim - Dot-path segments of the application-role claim (default `['metadata', 'role']`).
  *
@@ -94,26 +137,51 @@ export function checkRequirement(
   if (!accepts(requirement.token ?? 'session_token', auth.tokenType)) {
     return { ok: false, error: new UnauthenticatedError(SignedOutReason.TokenTypeMismatch) };
   }
-  const failed: string[] = [];
+  // What an administrator grants (403), what payment grants (402), and a recent reverification
+  // (403 with Clerk's hint): the answer says what would make the call succeed.
+  const forbidden: string[] = [];
+  const payment: string[] = [];
+  const missing: MissingEntitlements = {};
   const has = (params: HasParams): boolean => auth.has(params);
-  if (requirement.role !== undefined && !anyOf(requirement.role, (role) => has({ role }))) failed.push('role');
-  if (requirement.permission !== undefined && !anyOf(requirement.permission, (permission) => has({ permission }))) failed.push('permission');
-  if (requirement.feature !== undefined && !anyOf(requirement.feature, (feature) => has({ feature }))) failed.push('feature');
-  if (requirement.plan !== undefined && !anyOf(requirement.plan, (plan) => has({ plan }))) failed.push('plan');
-  if (requirement.reverification !== undefined && !has({ reverification: requirement.reverification })) failed.push('reverification');
+  if (requirement.organization === true && !hasActiveOrganization(auth)) forbidden.push('organization');
+  if (requirement.role !== undefined && !anyOf(requirement.role, (role) => has({ role }))) forbidden.push('role');
+  if (requirement.permission !== undefined && !anyOf(requirement.permission, (permission) => has({ permission }))) forbidden.push('permission');
+  if (requirement.feature !== undefined && !anyOf(requirement.feature, (feature) => has({ feature }))) {
+    payment.push('feature');
+    missing.feature = listOf(requirement.feature);
+  }
+  if (requirement.plan !== undefined && !anyOf(requirement.plan, (plan) => has({ plan }))) {
+    payment.push('plan');
+    missing.plan = listOf(requirement.plan);
+  }
+  const reverify = requirement.reverification !== undefined && !has({ reverification: requirement.reverification });
   if (requirement.appRole !== undefined) {
     const claims = auth.tokenType === 'session_token' ? auth.sessionClaims : null;
     const actual = readPath(claims, appRoleClaim);
     const roles = Array.isArray(actual) ? actual : [actual];
-    if (!anyOf(requirement.appRole, (role) => roles.includes(role))) failed.push('appRole');
+    if (!anyOf(requirement.appRole, (role) => roles.includes(role))) forbidden.push('appRole');
   }
   if (requirement.scope !== undefined) {
     // A set of whole values: never a substring of a string, never a session's.
     const granted = new Set(auth.tokenType !== 'session_token' ? scopeList(auth.scopes) : []);
-    if (!anyOf(requirement.scope, (scope) => granted.has(scope))) failed.push('scope');
+    if (!anyOf(requirement.scope, (scope) => granted.has(scope))) forbidden.push('scope');
   }
-  if (requirement.predicate !== undefined && !safePredicate(requirement.predicate, auth)) failed.push('predicate');
-  return failed.length === 0 ? OK : { ok: false, error: new ForbiddenError(failed) };
+  if (requirement.predicate !== undefined && !safePredicate(requirement.predicate, auth)) forbidden.push('predicate');
+  if (forbidden.length === 0 && payment.length === 0 && !reverify) return OK;
+  const failed = [...forbidden, ...payment, ...(reverify ? ['reverification'] : [])];
+  if (forbidden.length > 0) return { ok: false, error: new ForbiddenError(failed) };
+  if (payment.length > 0) return { ok: false, error: new PaymentRequiredError(failed, missing) };
+  return { ok: false, error: new ForbiddenError(failed, { reverification: requirement.reverification as ReverificationRequirement }) };
+}
+
+/** An active organization: a session's `orgId`, or the organization owning an API key. */
+function hasActiveOrganization(auth: ClerkAuthObject): boolean {
+  const orgId = (auth as { orgId?: unknown }).orgId;
+  return (auth.tokenType === 'session_token' || auth.tokenType === 'api_key') && typeof orgId === 'string' && orgId !== '';
+}
+
+function listOf(wanted: string | readonly string[]): readonly string[] {
+  return Object.freeze(typeof wanted === 'string' ? [wanted] : [...wanted]);
 }
 
 /** Reasons that are the request's fault, not the token's: RFC 6750 `invalid_request` (400). */
@@ -121,7 +189,7 @@ function isMalformedRequest(reason: SignedOutReason): boolean {
   return reason === SignedOutReason.MultipleAuthorizationHeaders || reason === SignedOutReason.MalformedAuthorizationHeader;
 }
 
-function anyOf(wanted: string | readonly string[], test: (value: string) => boolean): boolean {
+function anyOf<T extends string>(wanted: T | readonly T[], test: (value: T) => boolean): boolean {
   if (typeof wanted === 'string') return test(wanted);
   return wanted.some(test);
 }

@@ -1,8 +1,9 @@
-import type { ClerkApiUnavailableError, ForbiddenError, InvalidRequestError, UnauthenticatedError } from './errors.js';
+import type { ClerkApiUnavailableError, ForbiddenError, InvalidRequestError, PaymentRequiredError, UnauthenticatedError } from './errors.js';
 
 /**
  * An error a guard can be denied with: the request is malformed (400), nobody valid is signed in
- * (401), the caller lacks something (403), or Clerk could not be asked (503).
+ * (401), the caller's plan lacks a billing feature or plan (402), the caller lacks something else
+ * or a recent reverification (403), or Clerk could not be asked (503).
  *
  * @example
  * ```ts
@@ -10,7 +11,7 @@ import type { ClerkApiUnavailableError, ForbiddenError, InvalidRequestError, Una
  * const error: DenialError | undefined = check.ok ? undefined : check.error;
  * ```
  */
-export type DenialError = InvalidRequestError | UnauthenticatedError | ForbiddenError | ClerkApiUnavailableError;
+export type DenialError = InvalidRequestError | UnauthenticatedError | PaymentRequiredError | ForbiddenError | ClerkApiUnavailableError;
 
 /**
  * The HTTP answer to a denial: its status and the headers that go with it (`WWW-Authenticate` per
@@ -30,23 +31,33 @@ export interface Challenge {
 /**
  * Which denial speaks for a response that has several (a tRPC batch, a GraphQL operation with several
  * denied fields). Lower wins: Clerk unreachable (503, retry) over a malformed credential (400, fix the
- * request) over "who are you?" (401, refresh and retry) over "you may not" (403).
+ * request) over "who are you?" (401, refresh and retry) over "you may not" (403: only an
+ * administrator can change it) over "your plan lacks it" (402: payment can) over "verify again"
+ * (403 with Clerk's reverification hint: the user can, at once). Past 401 the rule is the one
+ * `checkRequirement` applies within a requirement: the answer names first what the caller cannot fix
+ * alone, so a client is never invited to pay or reverify for a response that would still be denied.
  */
 const RANK: Readonly<Record<DenialError['code'], number>> = {
   CLERK_API_UNAVAILABLE: 0,
   INVALID_REQUEST: 1,
   UNAUTHENTICATED: 2,
   FORBIDDEN: 3,
+  PAYMENT_REQUIRED: 4,
 };
 
+/** A 403 whose only missing part is a recent reverification (it carries Clerk's hint). */
+const REVERIFICATION_RANK = 5;
+
 /**
- * The precedence of a denial among others (lower speaks first). Errors are told apart by their
- * stable `code`, never `instanceof`: a `ClerkAuth` from the CommonJS build and an integration from
+ * The precedence of a denial among others (lower speaks first): 503 > 400 > 401 > 403 > 402 > 403
+ * with a reverification hint. Errors are told apart by their stable `code` (and a 403's
+ * `clerkError`), never `instanceof`: a `ClerkAuth` from the CommonJS build and an integration from
  * the ESM build (or the reverse) must answer alike.
  *
  * @internal
  */
 export function denialRank(error: DenialError): number {
+  if (error.code === 'FORBIDDEN' && (error as ForbiddenError).clerkError !== undefined) return REVERIFICATION_RANK;
   return RANK[error.code] ?? RANK.FORBIDDEN;
 }
 
@@ -59,8 +70,8 @@ export function strongestDenial(errors: Iterable<DenialError>): DenialError | un
 
 /**
  * The status and headers of a response denied for `errors` (one error, or all the denials of one
- * response): the status of the strongest; `WWW-Authenticate` from the strongest denial that carries a
- * challenge (400 / 401 / 403); `Retry-After` when any is a 503. The one mapping every integration
+ * response): the status of the strongest (see the precedence above); `WWW-Authenticate` from the
+ * strongest denial that carries a challenge (400 / 401 / 402 / 403); `Retry-After` when any is a 503. The one mapping every integration
  * uses; use it in a handler of your own.
  *
  * @example

@@ -1,3 +1,5 @@
+import { reverificationError } from '@clerk/shared/authorization-errors';
+import type { ReverificationRequirement } from './authorization.js';
 import { isCredentialRejected, type SignedOutReason } from './reasons.js';
 
 /**
@@ -16,6 +18,7 @@ import { isCredentialRejected, type SignedOutReason } from './reasons.js';
 export type ClerkAuthErrorCode =
   | 'INVALID_REQUEST'
   | 'UNAUTHENTICATED'
+  | 'PAYMENT_REQUIRED'
   | 'FORBIDDEN'
   | 'CLERK_API_UNAVAILABLE'
   | 'CLERK_AUTH_CONFIG'
@@ -48,6 +51,7 @@ export class ClerkAuthError extends Error {
 const CODES: ReadonlySet<string> = new Set<ClerkAuthErrorCode>([
   'INVALID_REQUEST',
   'UNAUTHENTICATED',
+  'PAYMENT_REQUIRED',
   'FORBIDDEN',
   'CLERK_API_UNAVAILABLE',
   'CLERK_AUTH_CONFIG',
@@ -142,13 +146,84 @@ export class UnauthenticatedError extends ClerkAuthError {
 }
 
 /**
- * The caller is signed in but lacks what the guard requires (role, permission, feature, plan, app
- * role, reverification, scope, or a custom predicate). Answer HTTP 403.
+ * Clerk's reverification hint: the body Clerk's `useReverification` (in `@clerk/shared/react` and
+ * every Clerk frontend SDK) recognises (`isReverificationHint`) to prompt the user and retry, as
+ * `@clerk/shared`'s `reverificationError(missing)` builds it. `metadata.reverification` is what the
+ * guard asked for (this package's servers always send it); the prompt reads its level from it.
+ *
+ * @example
+ * ```ts
+ * const hint: ReverificationHint = { clerk_error: { type: 'forbidden', reason: 'reverification-error', metadata: { reverification: 'strict' } } };
+ * ```
+ */
+export interface ReverificationHint {
+  clerk_error: {
+    type: 'forbidden';
+    reason: 'reverification-error';
+    metadata: { reverification?: ReverificationRequirement };
+  };
+}
+
+/** The parts of a requirement a `ForbiddenError` or `PaymentRequiredError` can name as failed. */
+type FailedPart = string;
+
+/** How a failed part is named in messages. */
+const PART_NAMES: Readonly<Record<string, string>> = {
+  role: 'organization role',
+  permission: 'organization permission',
+  appRole: 'application role',
+  scope: 'token scope',
+  predicate: 'custom check',
+  organization: 'active organization',
+  reverification: 'recent reverification',
+  feature: 'feature',
+  plan: 'plan',
+};
+
+function forbiddenMessage(failed: readonly FailedPart[], reverification: ReverificationRequirement | undefined): string {
+  if (failed.length === 1 && failed[0] === 'reverification') {
+    return (
+      `This operation needs a recent reverification (${describeReverification(reverification)}). ` +
+      "Verify again (Clerk's useReverification prompts for it) and retry with a fresh session token."
+    );
+  }
+  if (failed.length === 1 && failed[0] === 'organization') {
+    return (
+      'This operation needs an active organization, but the session is on a personal account (no active organization). ' +
+      "Select an organization (Clerk's <OrganizationSwitcher /> or setActive({ organization })) and retry with a fresh session token."
+    );
+  }
+  const parts = failed.map((part) => PART_NAMES[part] ?? part);
+  const hint = failed.includes('organization') ? ' Select an organization first; then ask an administrator for access.' : ' Ask an administrator for access.';
+  return `You are signed in but lack the required ${parts.join(', ')}.${hint}`;
+}
+
+function describeReverification(reverification: ReverificationRequirement | undefined): string {
+  if (reverification === undefined) return 'a recent verification';
+  if (typeof reverification === 'string') return `\`${reverification}\``;
+  return `${reverification.level} within ${reverification.afterMinutes} minutes`;
+}
+
+/**
+ * The caller is signed in but lacks what the guard requires: an organization role or permission,
+ * an active organization, an application role, a scope, a custom predicate — or a recent
+ * reverification. Answer HTTP 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`.
+ * (A missing billing feature or plan is `PaymentRequiredError`, 402.)
+ *
+ * When a recent reverification is the only thing missing, `clerkError` is Clerk's reverification
+ * hint (`{ type: 'forbidden', reason: 'reverification-error', metadata: { reverification } }`):
+ * put it in the response (the integrations do: tRPC's error `data.clerk_error`, GraphQL's
+ * `extensions.clerk_error`) so Clerk's `useReverification` prompts the user and retries. When
+ * something else is missing too, there is no hint: reverifying would not make the call succeed.
  *
  * @example
  * ```ts
  * const check = checkRequirement(result, { role: 'org:admin' });
  * if (!check.ok && check.error.code === 'FORBIDDEN') console.log(check.error.failed); // ['role']
+ * const sensitive = checkRequirement(result, { reverification: 'strict' });
+ * if (!sensitive.ok && sensitive.error.code === 'FORBIDDEN' && sensitive.error.clerkError) {
+ *   return Response.json({ clerk_error: sensitive.error.clerkError }, { status: 403 }); // what useReverification reads
+ * }
  * ```
  */
 export class ForbiddenError extends ClerkAuthError {
@@ -157,11 +232,82 @@ export class ForbiddenError extends ClerkAuthError {
   readonly failed: readonly string[];
   /** RFC 6750 `WWW-Authenticate` header value (`insufficient_scope`). */
   readonly wwwAuthenticate = 'Bearer error="insufficient_scope"';
+  /** The reverification the requirement asked for, when a recent reverification is all that is missing. */
+  readonly reverification: ReverificationRequirement | undefined;
+  /**
+   * Clerk's reverification hint (the `clerk_error` of `ReverificationHint`), when a recent
+   * reverification is all that is missing; `undefined` otherwise.
+   */
+  readonly clerkError: ReverificationHint['clerk_error'] | undefined;
 
-  constructor(failed: readonly string[]) {
-    super('FORBIDDEN', 403, `You are signed in but lack the required ${failed.join(', ')}. Ask an administrator for access.`);
+  constructor(failed: readonly string[], details: { reverification?: ReverificationRequirement } = {}) {
+    const hinted = failed.length === 1 && failed[0] === 'reverification' && details.reverification !== undefined ? details.reverification : undefined;
+    super('FORBIDDEN', 403, forbiddenMessage(failed, details.reverification));
     this.failed = failed;
+    this.reverification = hinted;
+    // Built by Clerk's own helper, so the hint is exactly what Clerk's frontend checks for.
+    this.clerkError = hinted === undefined ? undefined : (reverificationError(hinted).clerk_error as ReverificationHint['clerk_error']);
   }
+}
+
+/**
+ * What a `PaymentRequiredError` names as missing: the billing features and plans the requirement
+ * asked for (any one of each list grants access), as written in the requirement.
+ *
+ * @example
+ * ```ts
+ * const missing: MissingEntitlements = { feature: ['reports'] };
+ * ```
+ */
+export interface MissingEntitlements {
+  /** Billing features, any one of which would do. */
+  feature?: readonly string[];
+  /** Billing plans, any one of which would do. */
+  plan?: readonly string[];
+}
+
+/**
+ * The caller is signed in and allowed, but their plan (Clerk Billing) lacks a feature or plan the
+ * guard requires: payment can fix this, an administrator cannot. Answer HTTP 402 (tRPC
+ * `PAYMENT_REQUIRED`, GraphQL `extensions.code: 'PAYMENT_REQUIRED'`), with
+ * `WWW-Authenticate: Bearer error="insufficient_scope"`; the message and `missing` name what is
+ * missing. When a role, permission or anything else an administrator grants is missing too, the
+ * answer is `ForbiddenError` (403) instead: paying would not make the call succeed.
+ *
+ * @example
+ * ```ts
+ * const check = checkRequirement(result, { feature: 'reports' });
+ * if (!check.ok && check.error.code === 'PAYMENT_REQUIRED') {
+ *   return Response.json({ code: 'PAYMENT_REQUIRED', missing: check.error.missing }, { status: 402 }); // { feature: ['reports'] }
+ * }
+ * ```
+ */
+export class PaymentRequiredError extends ClerkAuthError {
+  declare readonly code: 'PAYMENT_REQUIRED';
+  /** Which parts of the requirement failed: `feature`, `plan` (and `reverification`, asked next). */
+  readonly failed: readonly string[];
+  /** The features and plans the requirement asked for that the caller lacks. */
+  readonly missing: MissingEntitlements;
+  /** RFC 6750 `WWW-Authenticate` header value (`insufficient_scope`). */
+  readonly wwwAuthenticate = 'Bearer error="insufficient_scope"';
+
+  constructor(failed: readonly string[], missing: MissingEntitlements) {
+    const named: string[] = [];
+    if (missing.feature && missing.feature.length > 0) named.push(`${missing.feature.length === 1 ? 'the feature' : 'one of the features'} ${quoted(missing.feature)}`);
+    if (missing.plan && missing.plan.length > 0) named.push(`${missing.plan.length === 1 ? 'the plan' : 'one of the plans'} ${quoted(missing.plan)}`);
+    super(
+      'PAYMENT_REQUIRED',
+      402,
+      `Payment required: this operation needs ${named.join(' and ') || 'a billing entitlement'} (Clerk Billing), which the current subscription does not include. ` +
+        'Subscribe to a plan that includes it and retry with a fresh session token.',
+    );
+    this.failed = failed;
+    this.missing = missing;
+  }
+}
+
+function quoted(names: readonly string[]): string {
+  return names.map((name) => JSON.stringify(name)).join(', ');
 }
 
 /**

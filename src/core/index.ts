@@ -2,7 +2,7 @@ export { createClerkAuth } from './create-clerk-auth.js';
 export type { ClerkAuth, ClerkAuthConfig } from './create-clerk-auth.js';
 export { checkRequirement } from './authorization.js';
 export { validateRequirement } from './requirement.js';
-export type { AuthCheck, AuthRequirement, ReverificationRequirement } from './authorization.js';
+export type { AuthCheck, AuthRequirement, OrganizationPermission, OrganizationRole, ReverificationRequirement } from './authorization.js';
 export {
   ClerkAuthError,
   ClerkAuthConfigError,
@@ -10,9 +10,11 @@ export {
   ClerkSecretKeyRequiredError,
   ForbiddenError,
   InvalidRequestError,
+  PaymentRequiredError,
   UnauthenticatedError,
   isClerkAuthError,
 } from './errors.js';
+export type { MissingEntitlements, ReverificationHint } from './errors.js';
 export { challengeOf } from './challenge.js';
 export type { Challenge, DenialError } from './challenge.js';
 export type { ClerkAuthSource } from './resolve-clerk-auth.js';

@@ -5,12 +5,15 @@ import type { TokenKind } from './types.js';
 
 const TOKEN_KINDS: ReadonlySet<string> = new Set<TokenKind>(['session_token', 'm2m_token', 'oauth_token', 'api_key']);
 const LIST_KEYS = ['role', 'permission', 'feature', 'plan', 'appRole', 'scope'] as const;
-const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof AuthRequirement>([...LIST_KEYS, 'token', 'reverification', 'predicate']);
+const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof AuthRequirement>([...LIST_KEYS, 'token', 'reverification', 'organization', 'predicate']);
+/** The token kinds that can carry an active organization (a session's `orgId`, an organization's API key). */
+const ORGANIZATION_KINDS: ReadonlySet<string> = new Set<TokenKind>(['session_token', 'api_key']);
 
 /**
  * Checks a requirement's shape when a guard is defined, so a typo fails loudly at startup instead of
  * guarding nothing: an unknown key (`rol`), an empty role, an unknown token kind, a predicate that is
- * not a function. Throws `ClerkAuthConfigError` naming the fix; returns the requirement otherwise.
+ * not a function, an `organization` other than `true`, or one that no accepted token kind can meet
+ * (an M2M token never has an organization). Throws `ClerkAuthConfigError` naming the fix; returns the requirement otherwise.
  * Every integration calls it for every guard it builds.
  *
  * @param where - How the caller names the requirement in messages, e.g. `authorize(requirement)`.
@@ -48,6 +51,20 @@ export function validateRequirement(value: unknown, where: string): AuthRequirem
     const list = typeof token === 'string' ? [token] : token;
     if (!Array.isArray(list) || list.length === 0 || !list.every((kind) => typeof kind === 'string' && TOKEN_KINDS.has(kind))) {
       throw new ClerkAuthConfigError(`\`token\` in ${where} must be 'any', one of ${[...TOKEN_KINDS].join(', ')}, or a non-empty list of them; got ${describe(token)}.`);
+    }
+  }
+  if (requirement.organization !== undefined) {
+    if (requirement.organization !== true) {
+      throw new ClerkAuthConfigError(
+        `\`organization\` in ${where} must be \`true\` (an active organization is required); got ${describe(requirement.organization)}. Leave it out to allow personal accounts.`,
+      );
+    }
+    const kinds = token === undefined ? ['session_token'] : token === 'any' ? [...ORGANIZATION_KINDS] : typeof token === 'string' ? [token] : (token as string[]);
+    if (!kinds.some((kind) => ORGANIZATION_KINDS.has(kind))) {
+      throw new ClerkAuthConfigError(
+        `\`organization: true\` in ${where} can never hold: none of its token kinds (${kinds.join(', ')}) carries an organization. ` +
+          'Only a session token (with an active organization) or an API key owned by an organization does.',
+      );
     }
   }
   if (requirement.predicate !== undefined && typeof requirement.predicate !== 'function') {

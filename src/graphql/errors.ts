@@ -1,5 +1,16 @@
 import { GraphQLError, isNonNullType, type ExecutionResult, type FieldNode, type GraphQLResolveInfo } from 'graphql';
-import { challengeOf, denialRank, SignedOutReason, type ClerkAuthError, type InvalidRequestError, type UnauthenticatedError } from '../core/internal.js';
+import {
+  challengeOf,
+  denialRank,
+  SignedOutReason,
+  type ClerkAuthError,
+  type ForbiddenError,
+  type InvalidRequestError,
+  type MissingEntitlements,
+  type PaymentRequiredError,
+  type ReverificationHint,
+  type UnauthenticatedError,
+} from '../core/internal.js';
 import type { Denial, DenialError, Plan } from './plan.js';
 
 /**
@@ -15,12 +26,22 @@ import type { Denial, DenialError, Plan } from './plan.js';
 export interface ClerkGraphQLErrorExtensions {
   /**
    * `UNAUTHENTICATED` (nobody validly signed in: refresh the token when `reason` says it expired),
-   * `INVALID_REQUEST` (several credentials or a malformed one: fix the request), `FORBIDDEN` (signed
-   * in, lacks a role or permission), `CLERK_API_UNAVAILABLE` (retry).
+   * `INVALID_REQUEST` (several credentials or a malformed one: fix the request), `PAYMENT_REQUIRED`
+   * (signed in, the plan lacks a billing feature or plan: `missing` names it), `FORBIDDEN` (signed
+   * in, lacks a role, permission or active organization — or only a recent reverification, then
+   * with `clerk_error`), `CLERK_API_UNAVAILABLE` (retry).
    */
-  code: 'UNAUTHENTICATED' | 'INVALID_REQUEST' | 'FORBIDDEN' | 'CLERK_API_UNAVAILABLE';
+  code: 'UNAUTHENTICATED' | 'INVALID_REQUEST' | 'PAYMENT_REQUIRED' | 'FORBIDDEN' | 'CLERK_API_UNAVAILABLE';
   /** For `UNAUTHENTICATED` and `INVALID_REQUEST`: why, e.g. `token-missing`, `token-expired`, `multiple-authorization-headers`. */
   reason?: SignedOutReason;
+  /**
+   * For a `FORBIDDEN` whose only missing part is a recent reverification: Clerk's reverification
+   * hint, which Clerk's `useReverification` (through `clerkReverification` of `clerk-api-auth/client`)
+   * turns into a prompt and a retry.
+   */
+  clerk_error?: ReverificationHint['clerk_error'];
+  /** For `PAYMENT_REQUIRED`: the billing features and plans the caller lacks. */
+  missing?: MissingEntitlements;
   [key: string]: unknown;
 }
 
@@ -43,6 +64,7 @@ const denialErrors = new WeakSet<GraphQLError>();
 const CORE_ERRORS: Readonly<Record<string, { status: number; names: readonly string[] }>> = {
   INVALID_REQUEST: { status: 400, names: ['InvalidRequestError'] },
   UNAUTHENTICATED: { status: 401, names: ['UnauthenticatedError'] },
+  PAYMENT_REQUIRED: { status: 402, names: ['PaymentRequiredError'] },
   FORBIDDEN: { status: 403, names: ['ForbiddenError'] },
   CLERK_API_UNAVAILABLE: { status: 503, names: ['ClerkApiUnavailableError'] },
   CLERK_AUTH_CONFIG: { status: 500, names: ['ClerkAuthConfigError'] },
@@ -68,14 +90,18 @@ function extensionsOf(error: DenialError): ClerkGraphQLErrorExtensions {
       return { code: 'UNAUTHENTICATED', reason: (error as UnauthenticatedError).reason };
     case 'INVALID_REQUEST':
       return { code: 'INVALID_REQUEST', reason: (error as InvalidRequestError).reason };
-    case 'FORBIDDEN':
-      return { code: 'FORBIDDEN' };
+    case 'PAYMENT_REQUIRED':
+      return { code: 'PAYMENT_REQUIRED', missing: (error as PaymentRequiredError).missing };
+    case 'FORBIDDEN': {
+      const clerkError = (error as ForbiddenError).clerkError;
+      return clerkError === undefined ? { code: 'FORBIDDEN' } : { code: 'FORBIDDEN', clerk_error: clerkError };
+    }
     default:
       return { code: 'CLERK_API_UNAVAILABLE' };
   }
 }
 
-/** Priority of a whole-operation answer: the core's one precedence (503 > 400 > 401 > 403). */
+/** Priority of a whole-operation answer: the core's one precedence (503 > 400 > 401 > 403 > 402 > 403 with a reverification hint). */
 const rank = denialRank;
 
 /** Denials with the same code and message are one cause (the message names the reason or what is lacking). */
@@ -99,7 +125,7 @@ export function httpOf(errors: DenialError | Iterable<DenialError>): { status: n
  * The errors of an operation rejected whole: one per denied field node, located at the node, for
  * the first `MAX_DENIAL_ERRORS` nodes; past that, one error per cause stands for the rest (located at
  * the first of them, `extensions.truncated: true`, `extensions.omitted`: how many). The first error
- * of the strongest cause (503, then 401, then 403) carries `extensions.http` (status and
+ * of the strongest cause (the core's precedence) carries `extensions.http` (status and
  * `WWW-Authenticate` / `Retry-After`), which GraphQL Yoga (and Apollo Server) turn into the HTTP
  * answer and strip from the body.
  *

@@ -1,24 +1,24 @@
 import { getDirective } from '@graphql-tools/utils';
 import {
+  buildASTSchema,
   getNamedType,
   isAbstractType,
+  isEnumType,
+  isInputObjectType,
   isInterfaceType,
-  isListType,
-  isNonNullType,
   isObjectType,
   isUnionType,
-  type GraphQLArgument,
+  parse,
   type GraphQLCompositeType,
   type GraphQLDirective,
   type GraphQLField,
-  type GraphQLInputType,
   type GraphQLInterfaceType,
   type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
 import { ClerkAuthConfigError, validateRequirement, type AuthRequirement } from '../core/internal.js';
-import { CLERK_EXTENSION_KEY, DIRECTIVES, DIRECTIVE_SDL } from './directives.js';
+import { CLERK_EXTENSION_KEY, clerkDirectiveTypeDefs, DIRECTIVE_NAMES, DIRECTIVE_TYPE_NAMES } from './directives.js';
 
 /**
  * The effective rule of one object-type field: everything that applies to it (its own directives,
@@ -59,7 +59,8 @@ const cache = new WeakMap<GraphQLSchema, SchemaRules>();
 
 /**
  * Compiles (once per schema object) the rules of a schema. Throws `ClerkAuthConfigError` when the
- * schema defines `@auth`, `@hasRole` or `@hasPermission` differently from `clerkDirectiveTypeDefs`,
+ * schema defines `@auth`, `@hasRole` or `@hasPermission` (or the enums and input type of their
+ * arguments) differently from `clerkDirectiveTypeDefs`,
  * or when a rule is malformed (an unknown key, an empty role list, an unknown token kind or
  * reverification preset...: whatever the core's `validateRequirement` refuses).
  *
@@ -192,6 +193,44 @@ function computeReach(schema: GraphQLSchema, guarded: ReadonlyMap<GraphQLObjectT
   return reach;
 }
 
+/** The arguments of `@auth` that name a list of values, and the requirement key each one sets. */
+const AUTH_LIST_ARGS = ['role', 'permission', 'feature', 'plan', 'appRole', 'scope'] as const;
+
+/**
+ * The requirement one use of a directive expresses, from its arguments as `getDirective` hands them
+ * over (coerced from SDL: lists are lists, enums their names; from `extensions.directives`: maybe a
+ * single string). Checked by the core's `validateRequirement`, so a malformed argument refuses the
+ * schema, naming the element and the fix.
+ */
+function directiveRequirement(name: (typeof DIRECTIVE_NAMES)[number], args: Record<string, unknown> | undefined, where: string): AuthRequirement {
+  const at = `@${name} on ${where}`;
+  const given = args ?? {};
+  const listOf = (value: unknown): unknown => (typeof value === 'string' ? Object.freeze([value]) : Array.isArray(value) ? Object.freeze([...(value as unknown[])]) : value);
+  if (name === 'hasRole' || name === 'hasPermission') {
+    const key = name === 'hasRole' ? 'role' : 'permission';
+    if (given[key] === undefined || given[key] === null) throw new ClerkAuthConfigError(`${at} needs its \`${key}\` argument, e.g. @${name}(${key}: "${key === 'role' ? 'org:admin' : 'org:notes:create'}").`);
+    return validateRequirement({ [key]: listOf(given[key]) }, at);
+  }
+  const requirement: Record<string, unknown> = {};
+  for (const [arg, value] of Object.entries(given)) {
+    if (value === undefined || value === null) continue;
+    if ((AUTH_LIST_ARGS as readonly string[]).includes(arg)) requirement[arg] = listOf(value);
+    else if (arg === 'token') {
+      const kinds = listOf(value);
+      // `token: any` (a list of one, coerced) is the core's 'any'; one kind is that kind.
+      requirement.token = Array.isArray(kinds) && kinds.length === 1 ? kinds[0] : kinds;
+    } else if (arg === 'reverification' || arg === 'reverifiedWithin') {
+      if (requirement.reverification !== undefined) {
+        throw new ClerkAuthConfigError(`${at} sets both \`reverification\` and \`reverifiedWithin\`; use one (a preset, or a custom { level, afterMinutes } window).`);
+      }
+      requirement.reverification = typeof value === 'object' ? Object.freeze({ ...(value as object) }) : value;
+    } else if (arg === 'organization') {
+      if (value !== false) requirement.organization = value;
+    } else requirement[arg] = value; // unknown: the validator names it
+  }
+  return validateRequirement(requirement, at);
+}
+
 /**
  * The requirements written on one schema element: directives (SDL or `extensions.directives`) and
  * `extensions.clerk`, each checked by the core's `validateRequirement` (the one validator every
@@ -204,20 +243,10 @@ function readElementRequirements(
   intern: (requirement: AuthRequirement) => AuthRequirement,
 ): AuthRequirement[] {
   const requirements: AuthRequirement[] = [];
-  for (const { name, arg, key } of DIRECTIVES) {
+  for (const name of DIRECTIVE_NAMES) {
     const uses = getDirective(schema, element, name);
     if (!uses) continue;
-    for (const args of uses) {
-      if (arg === null || key === null) {
-        requirements.push(intern({}));
-        continue;
-      }
-      const value: unknown = args?.[arg];
-      validateRequirement({ [key]: value }, `@${name} on ${where}`);
-      // SDL arguments arrive coerced to a list; `extensions.directives` may hold a single string.
-      const list = typeof value === 'string' ? [value] : [...(value as readonly string[])];
-      requirements.push(intern({ [key]: Object.freeze(list) }));
-    }
+    for (const args of uses) requirements.push(intern(directiveRequirement(name, args, where)));
   }
   const extension = (element.extensions as Record<string, unknown> | null | undefined)?.[CLERK_EXTENSION_KEY];
   if (extension !== undefined && extension !== null && extension !== false) {
@@ -232,31 +261,61 @@ function readElementRequirements(
   return requirements;
 }
 
-/** Refuses a schema whose `@auth` / `@hasRole` / `@hasPermission` are not ours: we would misread them. */
+/** `clerkDirectiveTypeDefs` built on its own: the definitions a schema's must match. */
+let reference: GraphQLSchema | undefined;
+function referenceSchema(): GraphQLSchema {
+  reference ??= buildASTSchema(parse(`${clerkDirectiveTypeDefs}\ntype Query { _: Boolean }`));
+  return reference;
+}
+
+/**
+ * Refuses a schema whose `@auth` / `@hasRole` / `@hasPermission` (or the enums and input type of
+ * their arguments) are not ours: we would misread them. A definition is ours when it has our
+ * locations, is not repeatable, and declares our arguments with our types — all of them, or for
+ * `@auth` some of them (the argument-less `@auth` of earlier versions is still ours).
+ */
 function checkDirectiveDefinitions(schema: GraphQLSchema): void {
-  for (const { name, arg } of DIRECTIVES) {
+  const ours = referenceSchema();
+  for (const name of DIRECTIVE_NAMES) {
     const directive = schema.getDirective(name);
     if (directive === undefined || directive === null) continue;
-    if (!matches(directive, arg)) {
+    const expected = ours.getDirective(name) as GraphQLDirective;
+    if (!matches(directive, expected, name === 'auth')) {
       throw new ClerkAuthConfigError(
-        `The schema defines @${name} differently from clerk-api-auth (expected \`${DIRECTIVE_SDL[name]}\`). ` +
+        `The schema defines @${name} differently from clerk-api-auth (expected \`${printDirective(expected)}\`). ` +
           'Use clerkDirectiveTypeDefs as the only definition of @auth, @hasRole and @hasPermission.',
+      );
+    }
+  }
+  for (const typeName of DIRECTIVE_TYPE_NAMES) {
+    const type = schema.getType(typeName);
+    if (type === undefined || type === null) continue;
+    if (shapeOf(type) !== shapeOf(ours.getType(typeName) as GraphQLNamedType)) {
+      throw new ClerkAuthConfigError(
+        `The schema defines ${typeName} differently from clerk-api-auth, whose directives read it. ` +
+          'Use clerkDirectiveTypeDefs as the only definition of it (and of @auth, @hasRole and @hasPermission).',
       );
     }
   }
 }
 
-function matches(directive: GraphQLDirective, arg: string | null): boolean {
+function matches(directive: GraphQLDirective, expected: GraphQLDirective, subsetAllowed: boolean): boolean {
   const locations = new Set<string>(directive.locations);
-  if (locations.size !== 3 || !['OBJECT', 'INTERFACE', 'FIELD_DEFINITION'].every((location) => locations.has(location))) return false;
-  if (directive.isRepeatable) return false;
-  const args: readonly GraphQLArgument[] = directive.args;
-  if (arg === null) return args.length === 0;
-  return args.length === 1 && args[0]?.name === arg && isNonNullStringList(args[0].type);
+  if (locations.size !== expected.locations.length || !expected.locations.every((location) => locations.has(location))) return false;
+  if (directive.isRepeatable !== expected.isRepeatable) return false;
+  const wanted = new Map(expected.args.map((arg) => [arg.name, String(arg.type)]));
+  if (!subsetAllowed && directive.args.length !== wanted.size) return false;
+  return directive.args.every((arg) => wanted.get(arg.name) === String(arg.type));
 }
 
-function isNonNullStringList(type: GraphQLInputType): boolean {
-  if (!isNonNullType(type) || !isListType(type.ofType)) return false;
-  const item = type.ofType.ofType;
-  return isNonNullType(item) && getNamedType(item).name === 'String';
+function printDirective(directive: GraphQLDirective): string {
+  const args = directive.args.map((arg) => `${arg.name}: ${String(arg.type)}`).join(', ');
+  return `directive @${directive.name}${args ? `(${args})` : ''} on ${directive.locations.join(' | ')}`;
+}
+
+/** An enum's values or an input type's fields, in one comparable string. */
+function shapeOf(type: GraphQLNamedType): string {
+  if (isEnumType(type)) return `enum ${type.getValues().map((value) => value.name).sort().join(' ')}`;
+  if (isInputObjectType(type)) return `input ${Object.values(type.getFields()).map((field) => `${field.name}: ${String(field.type)}`).sort().join(' ')}`;
+  return `other ${type.name}`;
 }

@@ -6,6 +6,8 @@ import type { ResponseSink } from './state.js';
 const TRPC_CODE = {
   INVALID_REQUEST: 'BAD_REQUEST',
   UNAUTHENTICATED: 'UNAUTHORIZED',
+  // A tRPC v11 code (TRPC_ERROR_CODES_BY_KEY, -32002); tRPC answers it with HTTP 402.
+  PAYMENT_REQUIRED: 'PAYMENT_REQUIRED',
   FORBIDDEN: 'FORBIDDEN',
   CLERK_API_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const satisfies Record<DenialError['code'], TRPCError['code']>;
@@ -18,7 +20,9 @@ const TRPC_CODE = {
  *
  * - `InvalidRequestError` → `BAD_REQUEST` (400, `invalid_request`): several credentials or a malformed one;
  * - `UnauthenticatedError` → `UNAUTHORIZED` (401, `Bearer` / `invalid_token`);
- * - `ForbiddenError` → `FORBIDDEN` (403, `insufficient_scope`);
+ * - `PaymentRequiredError` → `PAYMENT_REQUIRED` (402, `insufficient_scope`): a billing feature or plan;
+ * - `ForbiddenError` → `FORBIDDEN` (403, `insufficient_scope`), also when only a recent
+ *   reverification is missing (then `clerkErrorFormatter` puts Clerk's hint in `data.clerk_error`);
  * - `ClerkApiUnavailableError` → `SERVICE_UNAVAILABLE` (503, `Retry-After`).
  *
  * The core error is the `cause` (recognised by its `code`: it may come from another build of the

@@ -9,7 +9,9 @@
  * - `clerkContextFromToken` / `clerkContextFromAuth` — contexts for `createCaller` (tests, server-side calls);
  * - `clerkResponseMeta` — the headers of a denial on AWS Lambda (no response object), and the real HTTP status
  *   for subscriptions refused by a guard, for non-EventSource clients;
- * - `admittedAuth` — who the request's guards admitted (a user or a machine), for access logs.
+ * - `admittedAuth` — who the request's guards admitted (a user or a machine), for access logs;
+ * - `clerkErrorFormatter` — Clerk's reverification hint (`data.clerk_error`) and missing billing entitlements
+ *   (`data.missing`) in the error's `data`, for `useReverification` and upgrade prompts.
  *
  * @example
  * ```ts
@@ -41,6 +43,8 @@ export { clerkProcedures } from './procedures.js';
 export { clerkResponseMeta } from './response-meta.js';
 export { admittedAuth } from './admitted.js';
 export type { ClerkResponseMeta, ClerkResponseMetaOptions } from './response-meta.js';
+export { clerkErrorFormatter } from './error-formatter.js';
+export type { ClerkErrorData, ClerkErrorShape } from './error-formatter.js';
 export type { ClerkMeta, ClerkProcedureBuilder, ClerkProcedureMeta, ClerkProcedures, ClerkTRPCRoot } from './procedures.js';
-export type { AuthForToken } from './requirement.js';
+export type { AuthForRequirement, AuthForToken, WithActiveOrganization } from './requirement.js';
 export type { WebSocketEncoder } from './websocket.js';

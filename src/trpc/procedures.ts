@@ -2,7 +2,7 @@ import type { TRPCMiddlewareFunction, TRPCProcedureBuilder, TRPCUnsetMarker } fr
 import { validateRequirement, type AuthenticatedMachineObject, type AuthRequirement, type ClerkAuthObject, type MachineTokenType, type SignedInAuthObject } from '../core/internal.js';
 import { clerkBuilder, registerGuard } from './builder.js';
 import { guardMiddleware } from './guard.js';
-import type { AuthForToken } from './requirement.js';
+import type { AuthForRequirement } from './requirement.js';
 
 declare const clerkMetaBrand: unique symbol;
 
@@ -107,8 +107,6 @@ interface MetaMustRefuseAuth {
   'clerkProcedures(t) needs a meta type without `auth`': 'declare it with initTRPC.context<…>().meta<ClerkMeta>() (or your meta type & ClerkMeta), so that t.procedure.meta({ auth }), which no guard reads, is a compile error';
 }
 
-type TokenOf<R> = R extends { token: infer K } ? K : undefined;
-
 /** What `machineProcedure` admits: a machine's own credentials. OAuth access tokens are opt-in by name. */
 const MACHINE_KINDS: readonly MachineTokenType[] = ['m2m_token', 'api_key'];
 
@@ -147,21 +145,27 @@ export interface ClerkProcedures<TContext, TMeta, TErrorShape> {
   machineProcedure: ClerkProcedureBuilder<TContext, TMeta, { auth: AuthenticatedMachineObject<'m2m_token' | 'api_key'> }, TErrorShape>;
   /**
    * A middleware that requires `requirement` and narrows `ctx.auth` to the token kinds it accepts
-   * (a session unless `token` says otherwise). Checked at construction: a typo throws at startup,
-   * and so does using it on a builder none of whose tokens it accepts
-   * (`machineProcedure.use(authorize({ token: 'oauth_token' }))`).
+   * (a session unless `token` says otherwise), and under `organization: true` to an auth object
+   * whose `orgId` is a `string`. Checked at construction: a typo throws at startup, and so does
+   * using it on a builder none of whose tokens it accepts
+   * (`machineProcedure.use(authorize({ token: 'oauth_token' }))`). Roles and permissions are typed
+   * by Clerk's `ClerkAuthorization` declaration when the app makes one.
    */
   authorize<const TRequirement extends AuthRequirement>(
     requirement: TRequirement,
-  ): TRPCMiddlewareFunction<TContext, TMeta, { auth: ClerkAuthObject }, { auth: AuthForToken<TokenOf<TRequirement>> }, unknown>;
+  ): TRPCMiddlewareFunction<TContext, TMeta, { auth: ClerkAuthObject }, { auth: AuthForRequirement<TRequirement> }, unknown>;
 }
 
 /**
  * Builds the guarded procedures and the `authorize` middleware for your `t`. Unauthenticated
  * callers get `TRPCError` `UNAUTHORIZED` (HTTP 401, with `WWW-Authenticate` where the adapter
- * exposes response headers), callers lacking a role or permission get `FORBIDDEN` (403), and a
- * Backend API outage while verifying gets `SERVICE_UNAVAILABLE` (503, `Retry-After`); each error's
- * `cause` is the core's typed error. Your `errorFormatter` shapes them like any other error.
+ * exposes response headers), callers lacking a role, permission or active organization get
+ * `FORBIDDEN` (403), callers whose plan lacks a billing feature or plan get `PAYMENT_REQUIRED`
+ * (402), callers not recently reverified get `FORBIDDEN` (403) with Clerk's reverification hint,
+ * and a Backend API outage while verifying gets `SERVICE_UNAVAILABLE` (503, `Retry-After`); each
+ * error's `cause` is the core's typed error. Your `errorFormatter` shapes them like any other
+ * error; `clerkErrorFormatter` adds the hint (`data.clerk_error`) and what payment would grant
+ * (`data.missing`).
  *
  * @example
  * ```ts

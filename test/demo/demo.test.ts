@@ -71,6 +71,16 @@ describe('npm run demo', () => {
     expect(stdout).toContain('✓ 401 UNAUTHORIZED · WWW-Authenticate: Bearer error="invalid_token", error_description="token-expired"');
     expect(stdout).toContain('✓ whoami.query() resolved: userId user_alice (getToken({ skipCache: true }) was called 1×)');
     expect(stdout).toContain('GET /trpc/machine.ping  (M2M token of mch_reports)\n    ✓ 200 {"data":{"machineId":"mch_reports"}}');
+    expect(stdout).toMatch(/server log: trpc GET \/trpc\/machine\.ping 200 mch_reports [\d.]+ms/); // the machine, named in the access log
+
+    // A 402, and a reverification prompt answered by a fresh token.
+    expect(stdout).toContain('GET /trpc/reports.export  (alice)\n    ✓ 402 PAYMENT_REQUIRED · WWW-Authenticate: Bearer error="insufficient_scope"');
+    expect(stdout).toContain(
+      'POST /trpc/account.rotateKey  (alice)\n    ✓ 403 FORBIDDEN · clerk_error: reverification-error · WWW-Authenticate: Bearer error="insufficient_scope"\n' +
+        "    ✓ Clerk's hint in error.data.clerk_error → verification prompt (strict) → alice verifies again\n" +
+        '    POST /trpc/account.rotateKey  (alice)\n    ✓ 200 {"data":{"rotated":true}}\n' +
+        '    ✓ rotateKey resolved: {"rotated":true} (retried with a fresh token: getToken({ skipCache: true }) 1×)',
+    );
     expect(stdout).toContain('error_description="token-type-mismatch"');
 
     // GraphQL: signed out, signed in, forbidden, partial data, expired-then-refreshed.

@@ -2,12 +2,13 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { GraphQLObjectType, GraphQLString, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { ClerkAuthObject, ClerkClient, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
+import type { ClerkAuthObject, ClerkClient, MissingEntitlements, ReverificationHint, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
 import {
   clerkDirectiveTransformer,
   createClerkGraphQLContext,
   useClerk,
   type ClerkGraphQLContext,
+  type ClerkGraphQLErrorExtensions,
   type ClerkRuleExtension,
 } from 'clerk-api-auth/graphql';
 
@@ -37,5 +38,29 @@ describe('clerk-api-auth/graphql types', () => {
       },
     });
     expectTypeOf<true>().toMatchTypeOf<ClerkRuleExtension>();
+  });
+
+  it('extensions.clerk takes every requirement: features, plans, reverification, an active organization', () => {
+    const rules: ClerkRuleExtension[] = [
+      { feature: 'reports' },
+      { plan: ['pro', 'team'] },
+      { reverification: 'strict' },
+      { reverification: { level: 'multi_factor', afterMinutes: 5 } },
+      { organization: true, role: 'org:admin' },
+      { token: 'api_key', organization: true },
+    ];
+    void rules;
+    // @ts-expect-error: `organization` is `true` or absent
+    const personal: ClerkRuleExtension = { organization: false };
+    // @ts-expect-error: not a Clerk reverification preset
+    const sometimes: ClerkRuleExtension = { reverification: 'sometimes' };
+    void personal;
+    void sometimes;
+  });
+
+  it('error extensions carry the new code, the hint and what is missing', () => {
+    expectTypeOf<'PAYMENT_REQUIRED'>().toExtend<ClerkGraphQLErrorExtensions['code']>();
+    expectTypeOf<ClerkGraphQLErrorExtensions['clerk_error']>().toEqualTypeOf<ReverificationHint['clerk_error'] | undefined>();
+    expectTypeOf<ClerkGraphQLErrorExtensions['missing']>().toEqualTypeOf<MissingEntitlements | undefined>();
   });
 });

@@ -15,17 +15,20 @@ import Fastify from 'fastify';
 import type { WebSocketServer } from 'ws';
 import { z, ZodError } from 'zod';
 import { describe, expectTypeOf, test } from 'vitest';
-import type { AuthenticatedMachineObject, AuthRequirement, ClerkClient, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
+import type { AuthenticatedMachineObject, AuthRequirement, ClerkClient, MissingEntitlements, ReverificationHint, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
 import {
   clerkContextFromToken,
+  clerkErrorFormatter,
   clerkProcedures,
   clerkResponseMeta,
   createClerkContext,
+  type AuthForRequirement,
   type ClerkContext,
   type ClerkContextAdapterOptions,
   type ClerkLambdaEvent,
   type ClerkMeta,
   type ClerkResponseMeta,
+  type WithActiveOrganization,
 } from 'clerk-api-auth/trpc';
 
 const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
@@ -278,5 +281,88 @@ describe("the user's error shape", () => {
         expectTypeOf(error.data?.httpStatus).toEqualTypeOf<number | undefined>();
       }
     }
+  });
+});
+
+describe('an active organization narrows orgId', () => {
+  test('authorize({ organization: true }): orgId is a string, and stays optional elsewhere', () => {
+    protectedProcedure.use(authorize({ organization: true })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth.orgId).toEqualTypeOf<string>();
+      expectTypeOf(ctx.auth.userId).toEqualTypeOf<string>();
+      expectTypeOf(ctx.auth).toEqualTypeOf<SignedInAuthObject & { orgId: string }>();
+      return null;
+    });
+    protectedProcedure.use(authorize({ role: 'org:admin' })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth.orgId).toEqualTypeOf<string | undefined>();
+      return null;
+    });
+    protectedProcedure.meta({ auth: { organization: true } }).query(({ ctx }) => {
+      // meta is a value: it enforces, but does not narrow
+      expectTypeOf(ctx.auth.orgId).toEqualTypeOf<string | undefined>();
+      return null;
+    });
+  });
+
+  test('an API key under organization: true is an organization’s key; kinds that never have one drop out', () => {
+    publicProcedure.use(authorize({ token: 'api_key', organization: true })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth.orgId).toEqualTypeOf<string>();
+      expectTypeOf(ctx.auth.tokenType).toEqualTypeOf<'api_key'>();
+      return null;
+    });
+    publicProcedure.use(authorize({ token: ['session_token', 'm2m_token'], organization: true })).query(({ ctx }) => {
+      expectTypeOf(ctx.auth).toEqualTypeOf<SignedInAuthObject & { orgId: string }>();
+      return null;
+    });
+    expectTypeOf<WithActiveOrganization<AuthenticatedMachineObject<'m2m_token'>>>().toBeNever();
+    expectTypeOf<AuthForRequirement<{ token: 'oauth_token'; organization: true }>>().toBeNever();
+    expectTypeOf<AuthForRequirement<{ feature: 'reports' }>>().toEqualTypeOf<SignedInAuthObject>();
+  });
+
+  test('organization takes only `true`', () => {
+    // @ts-expect-error `false` is not a requirement (leave the key out)
+    authorize({ organization: false });
+    // @ts-expect-error nor is a string
+    const bad: AuthRequirement = { organization: 'yes' };
+    void bad;
+  });
+});
+
+describe('features, plans and reverification', () => {
+  test('are requirements like any other, and do not change ctx.auth', () => {
+    protectedProcedure
+      .use(authorize({ feature: 'reports', plan: ['pro', 'team'] }))
+      .use(authorize({ reverification: 'strict' }))
+      .use(authorize({ reverification: { level: 'second_factor', afterMinutes: 5 } }))
+      .mutation(({ ctx }) => {
+        expectTypeOf(ctx.auth).toEqualTypeOf<SignedInAuthObject>();
+        return null;
+      });
+    // @ts-expect-error not a Clerk reverification preset
+    authorize({ reverification: 'sometimes' });
+    // @ts-expect-error a custom window needs a Clerk level
+    authorize({ reverification: { level: 'third_factor', afterMinutes: 5 } });
+  });
+
+  test('clerkErrorFormatter types the hint and what payment would grant on the client', async () => {
+    const tc = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create({ errorFormatter: clerkErrorFormatter });
+    const procedures = clerkProcedures(tc);
+    const router = tc.router({ rotate: procedures.protectedProcedure.use(procedures.authorize({ reverification: 'strict' })).mutation(() => true) });
+    const client = createTRPCClient<typeof router>({ links: [httpBatchLink({ url: 'http://x/trpc' })] });
+    try {
+      await client.rotate.mutate();
+    } catch (error) {
+      if (isTRPCClientError<typeof router>(error)) {
+        expectTypeOf(error.data?.clerk_error).toEqualTypeOf<ReverificationHint['clerk_error'] | undefined>();
+        expectTypeOf(error.data?.missing).toEqualTypeOf<MissingEntitlements | undefined>();
+        expectTypeOf<'PAYMENT_REQUIRED'>().toExtend<NonNullable<typeof error.data>['code']>();
+      }
+    }
+    // Composed with the user's own formatter, both survive.
+    const tu = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create({
+      errorFormatter: (opts) => clerkErrorFormatter({ ...opts, shape: { ...opts.shape, data: { ...opts.shape.data, requestId: 'r1' } } }),
+    });
+    const composed = tu.router({ ping: tu.procedure.query(() => 1) });
+    expectTypeOf<NonNullable<TRPCClientError<typeof composed>['data']>['requestId']>().toEqualTypeOf<string>();
+    expectTypeOf<NonNullable<TRPCClientError<typeof composed>['data']>['clerk_error']>().toEqualTypeOf<ReverificationHint['clerk_error'] | undefined>();
   });
 });
