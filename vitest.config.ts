@@ -20,8 +20,8 @@ export default defineConfig({
       deps: {
         inline: [
           /[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga)[\\/]/,
-          // Apollo Server and graphql-http execute on our schemas: the same graphql instance too.
-          /[\\/]node_modules[\\/](@apollo[\\/]server|graphql-http)[\\/]/,
+          // Apollo Server and graphql-http execute on our schemas: the same graphql instance too (not their own nested dependencies).
+          /[\\/]node_modules[\\/](@apollo[\\/]server|graphql-http)[\\/](?!node_modules[\\/])/,
         ],
       },
     },

@@ -133,7 +133,7 @@ function settingsOf(options: ClerkApolloPluginOptions | ClerkAuth | undefined): 
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ClerkAuthConfigError(`clerkApolloPlugin: pass { rejectUnauthorized?, clerkAuth? }, a ClerkAuth from createClerkAuth(), or nothing; got ${typeof options}.`);
   }
-  const unknown = Object.keys(options).filter((key) => !OWN_KEYS.has(key));
+  const unknown = Object.keys(options).filter((key) => !OWN_KEYS.has(key) && (options as Record<string, unknown>)[key] !== undefined);
   if (unknown.length > 0) {
     throw new ClerkAuthConfigError(
       `clerkApolloPlugin: unknown option${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}. Clerk's options (keys, authorizedParties...) ` +
