@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     trpc: 'src/trpc/index.ts',
     graphql: 'src/graphql/index.ts',
+    apollo: 'src/apollo/index.ts',
     testing: 'src/testing/index.ts',
     client: 'src/client/index.ts',
   },

@@ -15,7 +15,7 @@
  * - Next.js: a minimal app (`next`, `react`, `react-dom` from npm, the packed package) with an App
  *   Router route handler (fetch adapter) and a Pages Router API route (`createNextApiHandler`), built
  *   with `next build` (which type-checks both) and served with `next start` on a loopback port;
- * - versions: for every range package.json claims (graphql 16 and 17, graphql-yoga, @graphql-tools/utils,
+ * - versions: for every range package.json claims (graphql 16 and 17, graphql-yoga, @graphql-tools/utils, @apollo/server,
  *   @trpc/server, @clerk/backend), the lowest and latest published version within it, with the suites
  *   that exercise it (in a copy of the repository when the lockfile has another version). So the
  *   claim is what is tested: narrowing or widening a range in package.json changes what runs.
@@ -116,7 +116,7 @@ leg({
     if (packed === undefined) throw new StepError('npm pack reported no tarball');
     tarball = join(dir, packed.filename);
     const files = packed.files.map((file) => file.path);
-    for (const entry of ['index', 'trpc', 'graphql', 'testing', 'client']) {
+    for (const entry of ['index', 'trpc', 'graphql', 'apollo', 'testing', 'client']) {
       for (const extension of ['mjs', 'cjs', 'd.mts', 'd.cts']) {
         if (!files.includes(`dist/${entry}.${extension}`)) throw new StepError(`the tarball lacks dist/${entry}.${extension}`);
       }
@@ -621,6 +621,20 @@ leg({
   name: `graphql-yoga ${claimed('graphql-yoga')} latest: GraphQL suite`,
   run: async (step) => withVersions(step, pins(['graphql-yoga'], await latest(step, ['graphql-yoga'], claimed('graphql-yoga'))), GRAPHQL_SUITE),
 });
+
+// Apollo Server (`clerk-api-auth/apollo`): the plugin's own suite, on the lowest and latest release of
+// every major the peer range claims (Apollo Server 4 is installed into a copy of the repository).
+const APOLLO_SUITE = ['--config', 'vitest.graphql.config.ts', 'test/graphql/apollo.test.ts'];
+for (const range of alternatives('@apollo/server')) {
+  const major = /\d+/.exec(range)?.[0] ?? range;
+  for (const end of ['lowest', 'latest'] as const) {
+    leg({
+      id: `apollo-server:${major}-${end}`,
+      name: `@apollo/server ${range} ${end}: Apollo plugin suite`,
+      run: async (step) => withVersions(step, pins(['@apollo/server'], await (end === 'lowest' ? lowest : latest)(step, ['@apollo/server'], range)), APOLLO_SUITE),
+    });
+  }
+}
 
 for (const range of alternatives('@graphql-tools/utils')) {
   const major = /\d+/.exec(range)?.[0] ?? range;

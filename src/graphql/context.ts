@@ -124,12 +124,11 @@ const DEFAULTS = {
  * ```ts
  * import { ApolloServer } from '@apollo/server';
  * import { startStandaloneServer } from '@apollo/server/standalone';
- * import { makeExecutableSchema } from '@graphql-tools/schema';
- * import { clerkDirectiveTransformer, clerkDirectiveTypeDefs, createClerkGraphQLContext } from 'clerk-api-auth/graphql';
+ * import { clerkApolloPlugin } from 'clerk-api-auth/apollo';
+ * import { clerkDirectiveTypeDefs, createClerkGraphQLContext } from 'clerk-api-auth/graphql';
  *
- * const schema = clerkDirectiveTransformer(makeExecutableSchema({ typeDefs: [clerkDirectiveTypeDefs, typeDefs], resolvers }));
- * const clerkContext = createClerkGraphQLContext();
- * await startStandaloneServer(new ApolloServer({ schema }), { context: ({ req }) => clerkContext(req) });
+ * const server = new ApolloServer({ typeDefs: [clerkDirectiveTypeDefs, typeDefs], resolvers, plugins: [clerkApolloPlugin()] });
+ * await startStandaloneServer(server, { context: createClerkGraphQLContext() });
  * ```
  */
 export function createClerkGraphQLContext(options?: ClerkAuthSource): (source: unknown) => Promise<ClerkGraphQLContext> {

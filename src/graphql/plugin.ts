@@ -1,5 +1,4 @@
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 import {
   ClerkAuthConfigError,
   resolveClerkAuth,
@@ -13,6 +12,7 @@ import {
 } from '../core/internal.js';
 import { contextFields, requestAuthOf, stateOf, type ClerkGraphQLContext, type ClerkState } from './context.js';
 import { dedupeDenialErrors, expiredError, exposeClerkErrors, rejectionErrors } from './errors.js';
+import type { ClerkEnvelopPlugin, EnvelopExecuteHookResult, EnvelopSubscribeHookResult } from './envelop-plugin.js';
 import { decideOperation, type Decided } from './execution.js';
 import { guardedTwin } from './guard.js';
 import { compileRules } from './rules.js';
@@ -103,7 +103,7 @@ const PLUGIN_KEYS = ['rejectUnauthorized', 'getCredential'] as const;
  *
  * @see clerkDirectiveTypeDefs for the exact directive semantics.
  */
-export function useClerk(options?: UseClerkOptions | ClerkAuth): Plugin<ClerkGraphQLContext> {
+export function useClerk(options?: UseClerkOptions | ClerkAuth): ClerkEnvelopPlugin {
   const { clerkAuth, own } = resolveClerkAuth<PluginOwnOptions>(options, PLUGIN_KEYS, 'useClerk');
   const rejectUnauthorized = own.rejectUnauthorized === true;
   const getCredential = own.getCredential;

@@ -54,8 +54,10 @@ const EXPIRED: unique symbol = Symbol('clerk-api-auth.expired');
  *   with the same pre-execution walk as `useClerk` (once per execution): mutations and subscriptions
  *   selecting anything denied, queries under `rejectUnauthorized`, and any operation where a
  *   presented token was rejected fail at every root field with the rejection error before any
- *   resolver or `subscribe` runs; its `extensions.http` (status, `WWW-Authenticate`) is honoured by
- *   Apollo Server and graphql-http-style servers that read it.
+ *   resolver or `subscribe` runs; its `extensions.http` (status, `WWW-Authenticate`) becomes the
+ *   HTTP answer through `clerkHttpResult` (a plain `graphql()` call) or `clerkGraphQLHttp`
+ *   (graphql-http, graphql-ws), which also remove it from the body. On Apollo Server use
+ *   `clerkApolloPlugin` from `clerk-api-auth/apollo` (no transform needed).
  * - Every field a rule applies to (its own directives, its type's, its interfaces' — implementations
  *   included) is wrapped: in a query a denied field is null with an error, reported once per field
  *   node. Under a list, a denied non-null field must null each item to keep the response valid, and
@@ -70,13 +72,13 @@ const EXPIRED: unique symbol = Symbol('clerk-api-auth.expired');
  * ```ts
  * import { graphql } from 'graphql';
  * import { makeExecutableSchema } from '@graphql-tools/schema';
- * import { clerkDirectiveTransformer, clerkDirectiveTypeDefs, createClerkGraphQLContext } from 'clerk-api-auth/graphql';
+ * import { clerkDirectiveTransformer, clerkDirectiveTypeDefs, clerkHttpResult, createClerkGraphQLContext } from 'clerk-api-auth/graphql';
  *
  * const schema = clerkDirectiveTransformer(
  *   makeExecutableSchema({ typeDefs: [clerkDirectiveTypeDefs, 'type Query { secret: String @auth }'], resolvers }),
  * );
  * const contextValue = await createClerkGraphQLContext()(request);
- * const result = await graphql({ schema, source: '{ secret }', contextValue });
+ * const { status, headers, body } = clerkHttpResult(await graphql({ schema, source: '{ secret }', contextValue }));
  * ```
  */
 export function clerkDirectiveTransformer(schema: GraphQLSchema, options: ClerkDirectiveTransformerOptions = {}): GraphQLSchema {

@@ -34,7 +34,7 @@ describe('architecture', () => {
   it('src/core imports nothing from the integrations, the test kit or the client', () => {
     const offenders = sourcesOf('core').flatMap((file) =>
       importsOf(file)
-        .filter((specifier) => /^\.\.\/(trpc|graphql|testing|client)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
+        .filter((specifier) => /^\.\.\/(trpc|graphql|apollo|testing|client)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
         .map((specifier) => `${file} → ${specifier}`),
     );
     expect(offenders).toEqual([]);
@@ -42,7 +42,7 @@ describe('architecture', () => {
 
   it('every other folder reaches the core only through src/core/internal.ts', () => {
     const offenders: string[] = [];
-    for (const folder of ['trpc', 'graphql', 'testing', 'client']) {
+    for (const folder of ['trpc', 'graphql', 'apollo', 'testing', 'client']) {
       for (const file of sourcesOf(folder)) {
         for (const specifier of importsOf(file)) {
           if (/^(\.\.\/)+core\//.test(specifier) && !/^(\.\.\/)+core\/internal\.js$/.test(specifier)) offenders.push(`${file} → ${specifier}`);
@@ -55,9 +55,11 @@ describe('architecture', () => {
   it('integrations do not import each other', () => {
     const offenders: string[] = [];
     for (const [folder, others] of [
-      ['trpc', /^\.\.\/(graphql|testing|client)\//],
-      ['graphql', /^\.\.\/(trpc|testing|client)\//],
-      ['client', /^\.\.\/(trpc|graphql|testing)\//],
+      ['trpc', /^\.\.\/(graphql|apollo|testing|client)\//],
+      // The Apollo Server entry is glue on top of the GraphQL glue (the same plan, errors and rules); never the reverse.
+      ['graphql', /^\.\.\/(trpc|apollo|testing|client)\//],
+      ['apollo', /^\.\.\/(trpc|testing|client)\//],
+      ['client', /^\.\.\/(trpc|graphql|apollo|testing)\//],
     ] as const) {
       for (const file of sourcesOf(folder)) for (const specifier of importsOf(file)) if (others.test(specifier)) offenders.push(`${file} → ${specifier}`);
     }

@@ -17,6 +17,7 @@ export const ENTRIES = [
   { specifier: 'clerk-api-auth', file: 'src/index.ts' },
   { specifier: 'clerk-api-auth/trpc', file: 'src/trpc/index.ts' },
   { specifier: 'clerk-api-auth/graphql', file: 'src/graphql/index.ts' },
+  { specifier: 'clerk-api-auth/apollo', file: 'src/apollo/index.ts' },
   { specifier: 'clerk-api-auth/client', file: 'src/client/index.ts' },
   { specifier: 'clerk-api-auth/testing', file: 'src/testing/index.ts' },
 ] as const;

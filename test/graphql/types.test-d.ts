@@ -1,12 +1,14 @@
 /** Public types of clerk-api-auth/graphql, checked by `vitest --typecheck` (no runtime). */
 import { describe, expectTypeOf, it } from 'vitest';
 import { GraphQLObjectType, GraphQLString, type GraphQLSchema } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { Plugin as EnvelopPlugin } from '@envelop/core';
+import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import type { ClerkAuthObject, ClerkClient, MissingEntitlements, ReverificationHint, SignedInAuthObject, SignedOutAuthObject, SignedOutReason } from 'clerk-api-auth';
 import {
   clerkDirectiveTransformer,
   createClerkGraphQLContext,
   useClerk,
+  type ClerkEnvelopPlugin,
   type ClerkGraphQLContext,
   type ClerkGraphQLErrorExtensions,
   type ClerkRuleExtension,
@@ -14,7 +16,14 @@ import {
 
 describe('clerk-api-auth/graphql types', () => {
   it('useClerk is a Yoga plugin that adds ClerkGraphQLContext', () => {
-    expectTypeOf(useClerk).returns.toEqualTypeOf<Plugin<ClerkGraphQLContext>>();
+    // Typed structurally (the /graphql entry's declarations never import graphql-yoga), and assignable
+    // to Yoga's and envelop's plugin types.
+    expectTypeOf(useClerk).returns.toEqualTypeOf<ClerkEnvelopPlugin>();
+    const asYoga: Plugin<ClerkGraphQLContext> = useClerk();
+    const asEnvelop: EnvelopPlugin<ClerkGraphQLContext> = useClerk();
+    const asAnyEnvelop: EnvelopPlugin<Record<string, unknown>> = useClerk();
+    expectTypeOf([asYoga, asEnvelop, asAnyEnvelop]).toBeArray();
+    createYoga({ schema: createSchema<ClerkGraphQLContext>({ typeDefs: 'type Query { a: String }' }), plugins: [useClerk()] });
     expectTypeOf<ClerkGraphQLContext['auth']>().toEqualTypeOf<SignedInAuthObject | SignedOutAuthObject>();
     expectTypeOf<ClerkGraphQLContext['clerk']>().toEqualTypeOf<ClerkClient>();
     expectTypeOf<ClerkGraphQLContext['signedOutReason']>().toEqualTypeOf<SignedOutReason | null>();
