@@ -52,7 +52,8 @@ export function retryAfterSeconds(header: string | null, now = Date.now()): numb
   let seconds: number;
   if (/^\d+$/.test(text)) seconds = Number(text);
   else {
-    const at = Date.parse(text);
+    // An HTTP date names its day and month (IMF-fixdate, or the obsolete RFC 850 / asctime forms).
+    const at = /[A-Za-z]{3}/.test(text) ? Date.parse(text) : Number.NaN;
     if (!Number.isFinite(at)) return undefined;
     seconds = Math.ceil((at - now) / 1000);
   }
