@@ -19,6 +19,8 @@ export const ENTRIES = [
   { specifier: 'clerk-api-auth/graphql', file: 'src/graphql/index.ts' },
   { specifier: 'clerk-api-auth/client', file: 'src/client/index.ts' },
   { specifier: 'clerk-api-auth/testing', file: 'src/testing/index.ts' },
+  { specifier: 'clerk-api-auth/redis', file: 'src/redis/index.ts' },
+  { specifier: 'clerk-api-auth/webhooks', file: 'src/webhooks/index.ts' },
 ] as const;
 
 export const API_MD = join(root, 'docs/API.md');
