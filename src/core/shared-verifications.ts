@@ -32,8 +32,8 @@ export interface SharedVerificationOptions {
 const DEFINITE_REJECTIONS: ReadonlySet<string> = new Set<SignedOutReason>([SignedOutReason.TokenInvalid, SignedOutReason.TokenVerificationFailed]);
 /** After a store call failed (down, timed out), the store is left alone this long: requests go to Clerk at once. */
 const STORE_BACKOFF_MS = 1000;
-/** Slack allowed between instances' clocks when checking a sealed `until` against the configured TTL. */
-const CLOCK_SLACK_MS = 5000;
+/** Slack allowed between instances' clocks when checking how old a sealed verification is. */
+const CLOCK_SLACK_MS = 1000;
 const POLL_DELAYS_MS = [5, 10, 20, 40, 50];
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -41,6 +41,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 interface Sealed {
   /** kind */
   k: MachineTokenType;
+  /** when Clerk was asked, ms since the epoch */
+  t: number;
   /** until, ms since the epoch */
   u: number;
   /** the verification result, when accepted */
@@ -92,10 +94,8 @@ export class SharedVerifications {
     const value = await this.call(() => this.store.get(key));
     if (value === STORE_FAILED || value === undefined || value === null) return undefined;
     const opened = await this.open(key, kind, value);
-    if (opened === undefined) {
-      this.counters.storeFailures += 1;
-      return undefined;
-    }
+    if (opened === 'untrusted') this.counters.storeFailures += 1;
+    if (opened === 'untrusted' || opened === undefined) return undefined;
     if ('data' in opened) this.counters.servedFromStore += 1;
     else this.counters.rejectedFromStore += 1;
     return opened;
@@ -115,7 +115,7 @@ export class SharedVerifications {
     }
     const ttlMs = Math.floor(until - now);
     if (ttlMs < 1) return;
-    const sealed: Sealed = 'data' in outcome ? { k: kind, u: until, d: outcome.data } : { k: kind, u: until, r: outcome.reason };
+    const sealed: Sealed = 'data' in outcome ? { k: kind, t: now, u: until, d: outcome.data } : { k: kind, t: now, u: until, r: outcome.reason };
     const value = await (await this.seal).seal(key, JSON.stringify(sealed));
     await this.call(() => this.store.set(key, value, ttlMs));
   }
@@ -169,27 +169,32 @@ export class SharedVerifications {
     return result;
   }
 
-  private async open(key: string, kind: MachineTokenType, value: unknown): Promise<StoredVerification | undefined> {
+  /**
+   * An entry's verification, if it may be used now; `untrusted` when the value is not one this app
+   * sealed for this key (altered, moved, foreign, garbage); `undefined` when it is, but is not for
+   * now (past its `until`, or kept longer than this instance's own TTL allows).
+   */
+  private async open(key: string, kind: MachineTokenType, value: unknown): Promise<StoredVerification | 'untrusted' | undefined> {
     const payload = await (await this.seal).open(key, value);
-    if (payload === undefined) return undefined;
+    if (payload === undefined) return 'untrusted';
     let sealed: Sealed;
     try {
       sealed = JSON.parse(payload) as Sealed;
     } catch {
-      return undefined;
+      return 'untrusted';
     }
     const now = Date.now();
-    if (sealed === null || typeof sealed !== 'object' || sealed.k !== kind || typeof sealed.u !== 'number' || !(sealed.u > now)) return undefined;
+    if (sealed === null || typeof sealed !== 'object' || sealed.k !== kind || typeof sealed.u !== 'number' || typeof sealed.t !== 'number') return 'untrusted';
+    // Past its until, or verified longer ago than this instance's own TTL allows (whatever TTL the writer had).
+    const fresh = (ttlMs: number) => ttlMs > 0 && sealed.u > now && sealed.t <= now + CLOCK_SLACK_MS && now - sealed.t < ttlMs + CLOCK_SLACK_MS;
     if (sealed.r !== undefined) {
-      if (this.options.rejectedTtlMs <= 0 || !DEFINITE_REJECTIONS.has(sealed.r) || sealed.u > now + this.options.rejectedTtlMs + CLOCK_SLACK_MS) return undefined;
-      return { reason: sealed.r };
+      if (!DEFINITE_REJECTIONS.has(sealed.r)) return 'untrusted';
+      return fresh(this.options.rejectedTtlMs) ? { reason: sealed.r } : undefined;
     }
     const data = sealed.d;
-    if (this.options.acceptedTtlMs <= 0) return undefined;
-    if (data === undefined || data === null || typeof data !== 'object' || typeof data.id !== 'string' || typeof data.subject !== 'string' || !Array.isArray(data.scopes)) return undefined;
-    // Never past the configured TTL (an entry sealed under a longer TTL is not trusted for longer) or the token's expiration.
-    if (sealed.u > now + this.options.acceptedTtlMs + CLOCK_SLACK_MS) return undefined;
-    if (typeof data.expiration === 'number' && data.expiration <= now) return undefined;
+    if (data === undefined || data === null || typeof data !== 'object' || typeof data.id !== 'string' || typeof data.subject !== 'string' || !Array.isArray(data.scopes)) return 'untrusted';
+    // Never past the token's own expiration either.
+    if (!fresh(this.options.acceptedTtlMs) || (typeof data.expiration === 'number' && data.expiration <= now)) return undefined;
     return { data };
   }
 }

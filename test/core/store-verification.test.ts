@@ -98,15 +98,27 @@ describe('accepted opaque tokens are answered from the store for acceptedTtlMs',
     expect((await clerkAuth.authenticate(key.token)).reason).toBe('token-invalid');
   });
 
-  it('an entry written under a longer TTL is not trusted past this instance’s own', async () => {
+  it('an entry written under a longer TTL is trusted only as long as this instance’s own TTL (plus 1 s of clock slack)', async () => {
     const { store } = recordingStore();
     const lenient = create({ store, machineTokens: { acceptedTtlMs: 60_000 } });
+    const moderate = create({ store, machineTokens: { acceptedTtlMs: 200 } });
     const strict = create({ store, machineTokens: { acceptedTtlMs: 0 } });
     const key = issuer.apiKey({ subject: 'user_two_ttls' });
     expect((await lenient.authenticate(key.token)).reason).toBeNull();
     api.revoke(key.token);
-    expect((await lenient.authenticate(key.token)).reason).toBeNull();
-    expect((await strict.authenticate(key.token)).reason).toBe('token-invalid');
+    expect((await moderate.authenticate(key.token)).reason).toBeNull(); // verified just now: within its TTL
+    expect(verifies()).toBe(1);
+    await sleep(1300);
+    expect((await lenient.authenticate(key.token)).reason).toBeNull(); // its own 60 s
+    expect((await moderate.authenticate(key.token)).reason).toBe('token-invalid'); // verified 1.3 s ago: asks Clerk
+    expect(verifies()).toBe(2);
+    // Clerk's newer answer replaced the entry: every instance sharing the store sees the revocation now.
+    expect((await lenient.authenticate(key.token)).reason).toBe('token-invalid');
+    // acceptedTtlMs: 0 never answers an acceptance from the store.
+    const other = issuer.apiKey({ subject: 'user_strict_other' });
+    expect((await lenient.authenticate(other.token)).reason).toBeNull();
+    expect((await strict.authenticate(other.token)).reason).toBeNull();
+    expect(verifies()).toBe(4);
   });
 });
 
