@@ -182,6 +182,35 @@ function headerOf(headers: Headers | Readonly<Record<string, string | readonly s
   return undefined;
 }
 
+/** A request's body, read up to `limit` bytes (a larger one is not read further). */
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | 'too-large' | 'unreadable'> {
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        return 'too-large';
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return 'unreadable';
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
 const answer = (status: number, body: WebhookAnswer['body'], headers: Record<string, string> = {}): WebhookAnswer => ({
   status,
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
@@ -293,12 +322,9 @@ export function clerkWebhooks(options: ClerkWebhooksOptions = {}): ClerkWebhooks
     if (request.method !== 'POST') return toResponse(notPost);
     const declared = Number(request.headers.get('content-length') ?? '0');
     if (declared > maxBodyBytes) return toResponse(answer(413, { error: 'payload_too_large', message: `A Clerk webhook body is at most ${maxBodyBytes} bytes here.` }));
-    let body: Uint8Array;
-    try {
-      body = new Uint8Array(await request.arrayBuffer());
-    } catch {
-      return toResponse(answer(400, { error: 'invalid_webhook', message: 'The body could not be read.' }));
-    }
+    const body = await readLimited(request, maxBodyBytes);
+    if (body === 'too-large') return toResponse(answer(413, { error: 'payload_too_large', message: `A Clerk webhook body is at most ${maxBodyBytes} bytes here.` }));
+    if (body === 'unreadable') return toResponse(answer(400, { error: 'invalid_webhook', message: 'The body could not be read.' }));
     return toResponse(await handle({ body, headers: request.headers }));
   };
 
