@@ -8,6 +8,8 @@ export default defineConfig({
     apollo: 'src/apollo/index.ts',
     testing: 'src/testing/index.ts',
     client: 'src/client/index.ts',
+    redis: 'src/redis/index.ts',
+    webhooks: 'src/webhooks/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -8,7 +8,7 @@ export default defineConfig({
     // Tests and examples import the package by name, as users do; resolve it to the sources.
     alias: [
       { find: /^clerk-api-auth$/, replacement: src('index.ts') },
-      { find: /^clerk-api-auth\/(trpc|graphql|apollo|testing|client)$/, replacement: src('$1/index.ts') },
+      { find: /^clerk-api-auth\/(trpc|graphql|apollo|testing|client|redis|webhooks)$/, replacement: src('$1/index.ts') },
     ],
   },
   test: {

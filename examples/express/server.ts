@@ -4,7 +4,8 @@
  * at `POST /webhooks/clerk`. One `ClerkAuth` and one notes store are shared by tRPC and GraphQL, so
  * a note created through one is visible through the other. Configured only from the environment:
  * `CLERK_SECRET_KEY` and/or `CLERK_JWT_KEY`, `CLERK_PUBLISHABLE_KEY`, `CLERK_AUTHORIZED_PARTIES`,
- * `CLERK_API_URL`, `CLERK_WEBHOOK_SIGNING_SECRET`, `PORT` (default 4003).
+ * `CLERK_API_URL`, `CLERK_WEBHOOK_SIGNING_SECRET`, `REDIS_URL` (instances share machine-token
+ * verifications and webhook idempotency), `PORT` (default 4003).
  *
  *   npm run example:express
  *
@@ -149,7 +150,13 @@ export async function startExpressServer(options: ExpressServerOptions = {}): Pr
     }
     log(`express webhook ${event.type} ${'id' in event.data && typeof event.data.id === 'string' ? event.data.id : ''}`.trimEnd());
   };
-  const handleWebhook = clerkWebhookHandler({ signingSecret: webhookSigningSecret, onEvent });
+  // With REDIS_URL, a delivery is processed once across every instance sharing the store.
+  const handleWebhook = clerkWebhookHandler({
+    signingSecret: webhookSigningSecret,
+    onEvent,
+    ...(clerk.store && { store: clerk.store }),
+    onError: (error, event) => log(`express webhook ${event.type} failed: ${error instanceof Error ? error.message : String(error)}`),
+  });
 
   const app = express();
   app.disable('x-powered-by');

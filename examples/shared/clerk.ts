@@ -2,8 +2,15 @@
  * How the reference servers get their Clerk configuration: from the environment only, exactly as a
  * production server would. With no Clerk key at all (and not in production) they fall back, loudly,
  * to an offline dev issuer with a loopback stand-in for Clerk's Backend API.
+ *
+ * `REDIS_URL` set: every server shares one store in Redis (or Valkey) with every other instance using
+ * it — verified opaque machine tokens (`ak_`, `mt_`, `oat_`) for 10 s, rejected ones for 10 s, and
+ * webhook idempotency — so N instances receiving one API key make one Backend API verification
+ * between them. Unset: each process keeps its own in memory. A Redis that is down or goes away only
+ * means asking Clerk directly; it never makes a request succeed that should fail.
  */
-import { createClerkAuth, type ClerkAuth } from 'clerk-api-auth';
+import { createClerkAuth, type ClerkAuth, type ClerkAuthStore } from 'clerk-api-auth';
+import { createRedisStore, type RedisStore } from 'clerk-api-auth/redis';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
 
 /** Users the dev Backend API stand-in knows. */
@@ -14,18 +21,38 @@ export const DEV_USERS = [
 
 export interface ClerkSetup {
   clerkAuth: ClerkAuth;
+  /** The Redis store shared with every instance using `REDIS_URL`; absent without it (each process keeps its own, in memory). */
+  store?: ClerkAuthStore;
   /** Present only in dev-issuer mode. */
   dev?: { issuer: TestIssuer; api: FakeClerkApi };
   close(): Promise<void>;
 }
 
-/** Options the servers share: Clerk's default 5 s skew, keys and parties from the environment. */
+/** The shared store named by `REDIS_URL`, if any (connecting in the background: a Redis not up yet is not an error). */
+function sharedStore(env: NodeJS.ProcessEnv, name: string): RedisStore | undefined {
+  const url = env.REDIS_URL?.trim();
+  if (!url) return undefined;
+  const store = createRedisStore({ url });
+  // Never print the URL: it may carry a password.
+  console.log(`${name}: sharing machine-token verifications and webhook idempotency through REDIS_URL.`);
+  return store;
+}
+
+/** Options the servers share: Clerk's default 5 s skew, keys and parties from the environment, the store from REDIS_URL. */
 export async function loadClerk(env: NodeJS.ProcessEnv = process.env, name = 'server'): Promise<ClerkSetup> {
   const hasKey = Boolean(env.CLERK_SECRET_KEY?.trim() || env.CLERK_JWT_KEY?.trim());
   if (hasKey) {
     // Everything (CLERK_SECRET_KEY, CLERK_JWT_KEY, CLERK_PUBLISHABLE_KEY, CLERK_AUTHORIZED_PARTIES,
     // CLERK_API_URL) is read from the environment by createClerkAuth itself.
-    return { clerkAuth: createClerkAuth({ env }), close: async () => {} };
+    const store = sharedStore(env, name);
+    let clerkAuth: ClerkAuth;
+    try {
+      clerkAuth = createClerkAuth({ env, ...(store && { store }) });
+    } catch (error) {
+      await store?.close();
+      throw error;
+    }
+    return { clerkAuth, ...(store && { store }), close: async () => store?.close() };
   }
   if (env.NODE_ENV === 'production') {
     throw new Error(
@@ -35,7 +62,8 @@ export async function loadClerk(env: NodeJS.ProcessEnv = process.env, name = 'se
   }
   const issuer = await createTestIssuer();
   const api = await startFakeClerkApi({ issuer, users: DEV_USERS });
-  const clerkAuth = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: api.apiUrl, authorizedParties: ['http://localhost:3000'] });
+  const store = sharedStore(env, name);
+  const clerkAuth = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: api.apiUrl, authorizedParties: ['http://localhost:3000'], ...(store && { store }) });
   const sample = await issuer.sessionToken({ userId: 'user_alice', expiresInSeconds: 3600 });
   console.warn(
     [
@@ -47,5 +75,13 @@ export async function loadClerk(env: NodeJS.ProcessEnv = process.env, name = 'se
       '',
     ].join('\n'),
   );
-  return { clerkAuth, dev: { issuer, api }, close: () => api.close() };
+  return {
+    clerkAuth,
+    ...(store && { store }),
+    dev: { issuer, api },
+    close: async () => {
+      await api.close();
+      await store?.close();
+    },
+  };
 }

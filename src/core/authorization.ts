@@ -130,7 +130,7 @@ export function checkRequirement(
     const reason = result.reason ?? SignedOutReason.TokenMissing;
     // Server-side failures (Backend API unreachable, or refusing our secret key) never blame the caller's token.
     const serverSide = reason === SignedOutReason.ClerkApiUnavailable || reason === SignedOutReason.SecretKeyInvalid;
-    if (serverSide) return { ok: false, error: new ClerkApiUnavailableError(reason) };
+    if (serverSide) return { ok: false, error: new ClerkApiUnavailableError(reason, result.retryAfterSeconds) };
     if (isMalformedRequest(reason)) return { ok: false, error: new InvalidRequestError(reason) };
     return { ok: false, error: new UnauthenticatedError(reason) };
   }

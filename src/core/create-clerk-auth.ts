@@ -3,6 +3,7 @@ import { checkRequirement, type AuthCheck, type AuthRequirement } from './author
 import { buildClerkClient } from './clerk-client.js';
 import { readCredential, type CredentialRules } from './credentials.js';
 import { localKeyResolver, remoteKeyResolver } from './jwks.js';
+import type { MachineTokenMetrics } from './metrics.js';
 import { accepts, resolveOptions } from './options.js';
 import { sessionCookieRules, type SessionCookieRules } from './session-cookie.js';
 import { VerifiedTokenCache } from './token-cache.js';
@@ -49,6 +50,8 @@ export interface ClerkAuth {
   authenticate(input: AuthenticateInput, options?: AuthenticateOptions): Promise<AuthenticateResult>;
   /** `checkRequirement` with this instance's `appRoleClaim`. */
   check(result: AuthenticateResult, requirement?: AuthRequirement): AuthCheck;
+  /** What opaque machine-token verification has cost this instance so far (Backend API calls, answers from the store). */
+  metrics(): MachineTokenMetrics;
 }
 
 /**
@@ -125,6 +128,9 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
     },
     check(result, requirement) {
       return checkRequirement(result, requirement, resolved.appRoleClaim);
+    },
+    metrics() {
+      return verifier.metrics();
     },
   };
   settlers.set(clerkAuth, settle);

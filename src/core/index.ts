@@ -20,6 +20,10 @@ export type { Challenge, DenialError } from './challenge.js';
 export type { ClerkAuthSource } from './resolve-clerk-auth.js';
 export type { ClerkAuthErrorCode } from './errors.js';
 export type { TokenCacheOptions } from './token-cache.js';
+export type { ClerkAuthStore } from './store.js';
+export { createMemoryStore } from './memory-store.js';
+export type { MemoryStoreOptions } from './memory-store.js';
+export type { MachineTokenMetrics } from './metrics.js';
 export { SignedOutReason, isCredentialRejected } from './reasons.js';
 export type {
   AcceptsToken,

@@ -24,3 +24,8 @@ export { validateRequirement } from './requirement.js';
 export { credentialInputOf } from './credential-input.js';
 export { authObjectFor, signedOutFor } from './accepted-auth.js';
 export { bytesToBase64Url } from './jwt-key.js';
+export { validateStore } from './store.js';
+export { STORE_FAILED, storeCall } from './store-call.js';
+export { StoreSeal } from './store-seal.js';
+export { runOnce } from './idempotency.js';
+export type { RunOnceOptions, RunOnceOutcome } from './idempotency.js';

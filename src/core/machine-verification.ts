@@ -12,11 +12,12 @@ type IdPOAuthAccessToken = Extract<MachineVerificationResult, { clientId: string
  * The outcome of one Backend API verification of an opaque token: Clerk's verification result, or
  * why there is none. `definite` marks an answer about the token itself (unknown, revoked, expired,
  * wrong audience) as opposed to one about the server or the network (unreachable, timed out, 5xx,
- * malformed answer, refused secret key), which says nothing about the token.
+ * 429, malformed answer, refused secret key), which says nothing about the token.
+ * `retryAfterSeconds` is set when Clerk answered 429 (rate limited): its `Retry-After`.
  *
  * @internal
  */
-export type OpaqueVerification = { data: MachineVerificationResult } | { reason: SignedOutReason; definite: boolean };
+export type OpaqueVerification = { data: MachineVerificationResult } | { reason: SignedOutReason; definite: boolean; retryAfterSeconds?: number };
 
 /** Where and how `@clerk/backend` asks the Backend API about each opaque kind (`verifyAPIKey`, `verifyM2MToken`, `verifyOAuthToken`). */
 const ENDPOINTS: Readonly<Record<MachineTokenType, { path: string; field: string }>> = {
@@ -35,6 +36,29 @@ const CLERK_API_VERSION = '2026-05-12';
 
 const UNAVAILABLE: OpaqueVerification = { reason: SignedOutReason.ClerkApiUnavailable, definite: false };
 const UNKNOWN_TOKEN: OpaqueVerification = { reason: SignedOutReason.TokenInvalid, definite: true };
+/** Clerk's rate-limit window is 10 s: a 429 without a usable `Retry-After` waits that long. */
+const DEFAULT_RATE_LIMIT_WAIT_SECONDS = 10;
+const MAX_RETRY_AFTER_SECONDS = 3600;
+
+/**
+ * `Retry-After` (RFC 9110 §10.2.3: delay-seconds or an HTTP date) as whole seconds from now, at least
+ * 1 and at most an hour; `undefined` when absent or unreadable.
+ *
+ * @internal
+ */
+export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  let seconds: number;
+  if (/^\d+$/.test(text)) seconds = Number(text);
+  else {
+    // An HTTP date names its day and month (IMF-fixdate, or the obsolete RFC 850 / asctime forms).
+    const at = /[A-Za-z]{3}/.test(text) ? Date.parse(text) : Number.NaN;
+    if (!Number.isFinite(at)) return undefined;
+    seconds = Math.ceil((at - now) / 1000);
+  }
+  return Math.min(Math.max(seconds, 1), MAX_RETRY_AFTER_SECONDS);
+}
 
 /** Options of `verifyOpaqueToken`. @internal */
 export interface OpaqueVerificationOptions {
@@ -55,7 +79,8 @@ export function opaqueVerificationKey(kind: MachineTokenType, options: Pick<Opaq
  * Verifies an opaque machine token (`ak_…`, `mt_…`, `oat_…`) with the Backend API, as
  * `@clerk/backend`'s `verifyMachineAuthToken` does — same method, endpoint, body, headers; same
  * mapping of the answer into `APIKey` / `M2MToken` / `IdPOAuthAccessToken` and of statuses into
- * reasons (401 → `secret-key-invalid`, 404 → `token-invalid`, anything else → unavailable) — but
+ * reasons (401 → `secret-key-invalid`, 404 → `token-invalid`, anything else → unavailable; a 429
+ * also carries Clerk's `Retry-After`) — but
  * with our own `fetch` and an `AbortSignal`, so that a timed-out call is cancelled and its
  * connection closed instead of left running (`@clerk/backend` takes neither a fetch nor a signal).
  * Never throws.
@@ -68,6 +93,7 @@ export async function verifyOpaqueToken(token: string, kind: MachineTokenType, o
   const endpoint = ENDPOINTS[kind];
   let status: number;
   let body: unknown;
+  let retryAfter: string | null = null;
   try {
     const url = new URL(options.apiUrl);
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${endpoint.path}`;
@@ -83,6 +109,7 @@ export async function verifyOpaqueToken(token: string, kind: MachineTokenType, o
       signal: AbortSignal.timeout(options.timeoutMs),
     });
     status = response.status;
+    retryAfter = response.headers.get('retry-after');
     if (status !== 200) {
       await response.body?.cancel();
     } else {
@@ -93,6 +120,10 @@ export async function verifyOpaqueToken(token: string, kind: MachineTokenType, o
     return UNAVAILABLE;
   }
   if (status === 401) return { reason: SignedOutReason.SecretKeyInvalid, definite: false };
+  if (status === 429) {
+    // Rate limited: says nothing about the token; the caller is told to come back when Clerk says.
+    return { reason: SignedOutReason.ClerkApiUnavailable, definite: false, retryAfterSeconds: retryAfterSeconds(retryAfter) ?? DEFAULT_RATE_LIMIT_WAIT_SECONDS };
+  }
   if (status === 404) return UNKNOWN_TOKEN;
   if (status !== 200 || body === null || typeof body !== 'object' || Array.isArray(body)) return UNAVAILABLE;
   const json = body as Record<string, unknown>;

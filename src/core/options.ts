@@ -1,29 +1,42 @@
 import type { ClerkClient } from '@clerk/backend';
 import { ClerkAuthConfigError } from './errors.js';
 import { parseJwtKey, type RsaPublicJwk } from './jwt-key.js';
+import { validateStore, type ClerkAuthStore } from './store.js';
 import type { TokenCacheOptions } from './token-cache.js';
 import type { AcceptsToken, ClerkAuthOptions, TokenKind } from './types.js';
 
 /** `machineTokens` with defaults applied. @internal */
 export interface MachineTokenBounds {
+  acceptedTtlMs: number;
   rejectedTtlMs: number;
   rejectedMaxEntries: number;
   maxConcurrentVerifications: number;
   maxQueuedVerifications: number;
+  storeTimeoutMs: number;
+  sharedWaitMs: number;
 }
 
 const MACHINE_TOKEN_DEFAULTS: MachineTokenBounds = {
+  acceptedTtlMs: 10_000,
   rejectedTtlMs: 10_000,
   rejectedMaxEntries: 10_000,
   maxConcurrentVerifications: 10,
   maxQueuedVerifications: 1000,
+  storeTimeoutMs: 200,
+  sharedWaitMs: 1000,
 };
-const MACHINE_TOKEN_ZERO: Readonly<Record<keyof MachineTokenBounds, string>> = {
+/** What `0` means for each field; `null`: 0 is not allowed (the value must be positive). */
+const MACHINE_TOKEN_ZERO: Readonly<Record<keyof MachineTokenBounds, string | null>> = {
+  acceptedTtlMs: 'ask Clerk about every accepted token every time',
   rejectedTtlMs: 'never remember a rejection',
   rejectedMaxEntries: 'remember none',
   maxConcurrentVerifications: 'no cap',
   maxQueuedVerifications: 'none wait',
+  storeTimeoutMs: null,
+  sharedWaitMs: 'never wait for another instance',
 };
+/** Counts (whole numbers); every other field is a number of milliseconds. */
+const MACHINE_TOKEN_COUNTS: ReadonlySet<keyof MachineTokenBounds> = new Set(['rejectedMaxEntries', 'maxConcurrentVerifications', 'maxQueuedVerifications']);
 
 /** Options after environment fallbacks and validation. @internal */
 export interface ResolvedOptions {
@@ -44,12 +57,14 @@ export interface ResolvedOptions {
   clerkClient: ClerkClient | undefined;
   cache: false | TokenCacheOptions;
   machineTokens: MachineTokenBounds;
+  /** The store given (`store`); `undefined`: the verifier makes its own in-memory one. */
+  store: ClerkAuthStore | undefined;
   /** Every option as given plus env fallbacks, for `createClerkClient`. */
   clientOptions: ClerkAuthOptions;
 }
 
 const TOKEN_KINDS: ReadonlySet<string> = new Set<TokenKind>(['session_token', 'm2m_token', 'oauth_token', 'api_key']);
-const OUR_OPTIONS = ['cache', 'machineTokens', 'clerkClient', 'maxTokenLength', 'apiTimeoutMs', 'appRoleClaim', 'env', 'acceptsToken', 'authorizedParties', 'machineSecretKey', 'issuer', 'clockSkewInMs'] as const;
+const OUR_OPTIONS = ['cache', 'machineTokens', 'store', 'clerkClient', 'maxTokenLength', 'apiTimeoutMs', 'appRoleClaim', 'env', 'acceptsToken', 'authorizedParties', 'machineSecretKey', 'issuer', 'clockSkewInMs'] as const;
 
 function defaultEnv(): Readonly<Record<string, string | undefined>> {
   const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
@@ -120,6 +135,12 @@ export function resolveOptions(options: ClerkAuthOptions = {}): ResolvedOptions 
   }
 
   const machineTokens = resolveMachineTokens(options.machineTokens);
+  const store = options.store === undefined ? undefined : validateStore(options.store, 'store');
+  if (store !== undefined && options.machineTokens?.rejectedMaxEntries !== undefined) {
+    throw new ClerkAuthConfigError(
+      '`machineTokens.rejectedMaxEntries` bounds the default in-memory store, which is not used when `store` is given: bound your store instead (e.g. createMemoryStore({ maxEntries })), and drop `rejectedMaxEntries`.',
+    );
+  }
 
   const clientOptions: ClerkAuthOptions = { ...options };
   for (const key of OUR_OPTIONS) delete clientOptions[key];
@@ -143,13 +164,14 @@ export function resolveOptions(options: ClerkAuthOptions = {}): ResolvedOptions 
     clerkClient: options.clerkClient,
     cache,
     machineTokens,
+    store,
     clientOptions,
   };
 }
 
 function resolveMachineTokens(value: ClerkAuthOptions['machineTokens']): MachineTokenBounds {
   if (value === undefined) return MACHINE_TOKEN_DEFAULTS;
-  const shape = '`machineTokens` must be an object { rejectedTtlMs?, rejectedMaxEntries?, maxConcurrentVerifications?, maxQueuedVerifications? }';
+  const shape = `\`machineTokens\` must be an object { ${Object.keys(MACHINE_TOKEN_DEFAULTS).map((key) => `${key}?`).join(', ')} }`;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ClerkAuthConfigError(`${shape}; got ${JSON.stringify(value)}.`);
   const known = Object.keys(MACHINE_TOKEN_DEFAULTS);
   for (const key of Object.keys(value)) {
@@ -159,10 +181,11 @@ function resolveMachineTokens(value: ClerkAuthOptions['machineTokens']): Machine
   for (const key of known as Array<keyof MachineTokenBounds>) {
     const given = value[key];
     if (given === undefined) continue;
-    const integer = key !== 'rejectedTtlMs';
-    if (typeof given !== 'number' || !Number.isFinite(given) || given < 0 || (integer && !Number.isInteger(given))) {
+    const integer = MACHINE_TOKEN_COUNTS.has(key);
+    const zero = MACHINE_TOKEN_ZERO[key];
+    if (typeof given !== 'number' || !Number.isFinite(given) || given < 0 || (zero === null && given === 0) || (integer && !Number.isInteger(given))) {
       throw new ClerkAuthConfigError(
-        `\`machineTokens.${key}\` must be a non-negative finite ${integer ? 'whole number' : 'number of milliseconds'} (0: ${MACHINE_TOKEN_ZERO[key]}); got ${String(given)}.`,
+        `\`machineTokens.${key}\` must be a ${zero === null ? 'positive' : 'non-negative'} finite ${integer ? 'whole number' : 'number of milliseconds'}${zero === null ? '' : ` (0: ${zero})`}; got ${String(given)}.`,
       );
     }
     bounds[key] = given;

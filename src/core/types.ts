@@ -8,6 +8,7 @@ import type {
   UnauthenticatedMachineObject,
 } from '@clerk/backend/internal';
 import type { SignedOutReason } from './reasons.js';
+import type { ClerkAuthStore } from './store.js';
 import type { TokenCacheOptions } from './token-cache.js';
 
 export type { ClerkClient, SignedInAuthObject, SignedOutAuthObject, AuthenticatedMachineObject, UnauthenticatedMachineObject, MachineTokenType };
@@ -105,22 +106,47 @@ export interface ClerkAuthOptions extends Omit<ClerkOptions, 'jwtKey' | 'audienc
    */
   apiTimeoutMs?: number;
   /**
-   * Bounds on what opaque machine tokens (`ak_…`, `mt_…`, `oat_…`, verified by the Backend API) can
-   * cost. Every field is optional; `0` turns a bound off.
+   * Where opaque machine-token verifications (and nothing else) are shared: accepted tokens for
+   * `machineTokens.acceptedTtlMs`, definite rejections for `machineTokens.rejectedTtlMs`. Default: an
+   * in-memory store of this instance (`createMemoryStore`, bounded by `machineTokens.rejectedMaxEntries`).
+   * Give every instance of an app one shared store — `createRedisStore` from `clerk-api-auth/redis` —
+   * and N instances receiving the same API key make one Backend API verification between them per
+   * TTL. Nothing in the store holds a token in clear, nothing written to it can make a token verify,
+   * and a store that is down, slow or wrong only means asking Clerk directly.
    *
    * ```ts
-   * createClerkAuth({ acceptsToken: 'api_key', machineTokens: { rejectedTtlMs: 30_000, maxConcurrentVerifications: 20 } });
+   * import { createRedisStore } from 'clerk-api-auth/redis';
+   * createClerkAuth({ store: createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }) });
+   * ```
+   */
+  store?: ClerkAuthStore;
+  /**
+   * Bounds on what opaque machine tokens (`ak_…`, `mt_…`, `oat_…`, verified by the Backend API) can
+   * cost. Every field is optional.
+   *
+   * ```ts
+   * createClerkAuth({ acceptsToken: 'api_key', machineTokens: { acceptedTtlMs: 5_000, rejectedTtlMs: 30_000, maxConcurrentVerifications: 20 } });
    * ```
    */
   machineTokens?: {
     /**
-     * How long a token the Backend API definitely rejected (unknown, revoked, expired) is answered
-     * from memory, in ms, so a repeated bad token costs one call per window. Outages, timeouts and 5xx
-     * answers are never remembered; accepted tokens are never cached (revocation takes effect at
-     * once). Default 10,000; `0` asks every time.
+     * How long a token Clerk accepted is answered from the store without asking again, in ms, and
+     * never past the token's expiration. This is the revocation trade-off: a key revoked in Clerk keeps
+     * working for up to this long (on every instance sharing the store). Default 10,000; `0` asks
+     * Clerk on every request (revocation takes effect at once).
+     */
+    acceptedTtlMs?: number;
+    /**
+     * How long a token the Backend API definitely rejected (unknown, revoked, expired, wrong audience)
+     * is answered from the store, in ms, so a repeated bad token costs one call per window. Outages,
+     * timeouts, 429s and 5xx answers are never remembered. Default 10,000; `0` asks every time.
      */
     rejectedTtlMs?: number;
-    /** Most rejected tokens remembered (by SHA-256, never in clear), oldest forgotten first. Default 10,000; `0` remembers none. */
+    /**
+     * Most verifications (accepted and rejected, by keyed hash, never in clear) the default in-memory
+     * store keeps, oldest forgotten first. Default 10,000; `0` remembers none. Not allowed with
+     * `store` (bound that store itself).
+     */
     rejectedMaxEntries?: number;
     /**
      * Most Backend API verifications in flight at once for this instance (concurrent requests with the
@@ -133,6 +159,19 @@ export interface ClerkAuthOptions extends Omit<ClerkOptions, 'jwtKey' | 'audienc
      * accepted. Default 1,000; `0` means none wait.
      */
     maxQueuedVerifications?: number;
+    /**
+     * Longest wait for one store call, in ms. A store call that fails or takes longer is a miss: the
+     * token is asked of Clerk directly, and the store is left alone for a second. Default 200; must be
+     * positive.
+     */
+    storeTimeoutMs?: number;
+    /**
+     * When several instances miss on the same token at once, the first takes a short lock in the store
+     * and asks Clerk; the others poll the store for its answer for up to this long, in ms, then ask
+     * Clerk themselves. Default 1,000; `0` takes no lock. Only with a `store` given (one instance's own
+     * requests always share one call).
+     */
+    sharedWaitMs?: number;
   };
   /** Dot path of the application role inside session claims. Default `metadata.role` (Clerk's recommended custom claim). */
   appRoleClaim?: string;
@@ -220,6 +259,12 @@ export interface AuthenticateResult<TAuth extends ClerkAuthObject = ClerkAuthObj
    * (subscriptions, WebSockets) end then. Absent when signed out or when the token never expires.
    */
   expiresAt?: number;
+  /**
+   * When signed out with `clerk-api-unavailable` because Clerk's Backend API is rate limiting this
+   * app (HTTP 429): how long to wait, in seconds (Clerk's own `Retry-After`). Guards answer 503 with
+   * this `Retry-After`.
+   */
+  retryAfterSeconds?: number;
 }
 
 /**

@@ -6,11 +6,14 @@ import { ConcurrencyLimiter } from './concurrency.js';
 import { isToken68 } from './credentials.js';
 import type { KeyResolver } from './jwks.js';
 import { checkClaims, checkHeader, decodeJwt, validUntil, verifySignature, type ClaimChecks, type DecodedJwt } from './jwt.js';
-import { oauthAudienceMatches, opaqueVerificationKey, verifyOpaqueToken, type OpaqueVerification } from './machine-verification.js';
+import { oauthAudienceMatches, opaqueVerificationKey, verifyOpaqueToken, type MachineVerificationResult, type OpaqueVerification } from './machine-verification.js';
+import { createMemoryStore } from './memory-store.js';
+import { zeroCounters, type MachineTokenCounters, type MachineTokenMetrics } from './metrics.js';
 import { accepts, type ResolvedOptions } from './options.js';
 import { SignedOutReason } from './reasons.js';
-import { RejectedTokenCache } from './rejected-tokens.js';
 import { m2mJwtScopes, oauthJwtScopes } from './scopes.js';
+import { SharedVerifications } from './shared-verifications.js';
+import { StoreSeal } from './store-seal.js';
 import type { VerifiedTokenCache } from './token-cache.js';
 import type { AcceptsToken, AuthenticateResult, MachineTokenType, TokenKind } from './types.js';
 
@@ -32,8 +35,11 @@ type Classified =
   | { invalid: SignedOutReason };
 
 type Verified = { payload: Record<string, unknown> } | { reason: SignedOutReason };
-/** A Backend API verification of an opaque token: the result, or why it failed (for any `acceptsToken`). */
-type OpaqueOutcome = { result: AuthenticateResult } | { reason: SignedOutReason };
+/**
+ * What is known about an opaque token: Clerk's verification result, or why there is none — `definite`
+ * when it is about the token itself (the only rejections ever stored), `retryAfterSeconds` on a 429.
+ */
+type OpaqueOutcome = { data: MachineVerificationResult } | { reason: SignedOutReason; definite?: boolean; retryAfterSeconds?: number };
 const OVERLOADED: OpaqueVerification = { reason: SignedOutReason.ClerkApiUnavailable, definite: false };
 
 /**
@@ -80,10 +86,13 @@ function deepFreeze<T>(value: T): T {
  */
 export class TokenVerifier {
   private readonly sessionChecks: ClaimChecks;
-  /** Opaque tokens the Backend API definitely rejected, remembered briefly. */
-  private readonly rejected: RejectedTokenCache;
+  /** Opaque verifications shared through the store (the given one, or this instance's in-memory one); `undefined` when neither TTL is on. */
+  private readonly shared: SharedVerifications | undefined;
   /** Caps this instance's Backend API verifications in flight. */
   private readonly verifications: ConcurrencyLimiter;
+  private readonly counters: MachineTokenCounters = zeroCounters();
+  /** Until when (ms since the epoch) Clerk asked this instance to stop verifying (a 429's `Retry-After`). */
+  private rateLimitedUntil = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -98,7 +107,27 @@ export class TokenVerifier {
       clockSkewInMs: options.clockSkewInMs,
     };
     const bounds = options.machineTokens;
-    this.rejected = new RejectedTokenCache({ ttlMs: bounds.rejectedTtlMs, maxEntries: bounds.rejectedMaxEntries });
+    const secret = [options.secretKey, options.machineSecretKey].filter(Boolean).join('\n');
+    if (secret && (bounds.acceptedTtlMs > 0 || bounds.rejectedTtlMs > 0)) {
+      const seal = StoreSeal.derive(secret, 'machine-tokens');
+      // Derivation does not fail with a valid secret; if it ever did, every store call would be a miss.
+      seal.catch(() => {});
+      this.shared = new SharedVerifications(
+        options.store ?? createMemoryStore({ maxEntries: bounds.rejectedMaxEntries }),
+        seal,
+        {
+          acceptedTtlMs: bounds.acceptedTtlMs,
+          rejectedTtlMs: bounds.rejectedTtlMs,
+          timeoutMs: bounds.storeTimeoutMs,
+          // This instance's own concurrent requests already share one call: a lock only helps across instances.
+          sharedWaitMs: options.store === undefined ? 0 : bounds.sharedWaitMs,
+          // The holder may wait for a slot and then for the call, each up to apiTimeoutMs, then store its answer.
+          lockTtlMs: 2 * options.apiTimeoutMs + bounds.storeTimeoutMs + 100,
+          context: JSON.stringify(options.audience ?? null),
+        },
+        this.counters,
+      );
+    }
     this.verifications = new ConcurrencyLimiter({
       maxConcurrent: bounds.maxConcurrentVerifications,
       maxQueued: bounds.maxQueuedVerifications,
@@ -187,52 +216,115 @@ export class TokenVerifier {
     return this.remember(token, auth, kind, p);
   }
 
-  /** Opaque verifications in flight, by token: concurrent requests presenting one token share one Backend API call. */
-  private readonly opaqueInFlight = new Map<string, Promise<OpaqueOutcome>>();
+  /**
+   * Opaque verifications in flight, by store key (or token): concurrent requests presenting one token
+   * share one verification, and one frozen auth object when it is accepted.
+   */
+  private readonly opaqueInFlight = new Map<string, Promise<AuthenticateResult | Exclude<OpaqueOutcome, { data: unknown }>>>();
+
+  /** What opaque verification has cost so far. */
+  metrics(): MachineTokenMetrics {
+    return { ...this.counters };
+  }
 
   /**
-   * Opaque tokens are verified by the Backend API (accepted ones on every request, never cached:
-   * revocation takes effect at once). Concurrent requests with the same token wait for one call; a
-   * definite rejection is remembered for `machineTokens.rejectedTtlMs`; calls beyond
-   * `machineTokens.maxConcurrentVerifications` queue, and a full queue or a too-long wait is
-   * `clerk-api-unavailable`.
+   * Opaque tokens are verified by the Backend API, and what it says about the token is kept in the
+   * store (see `SharedVerifications`): accepted for `machineTokens.acceptedTtlMs`, definitely rejected
+   * for `machineTokens.rejectedTtlMs`. A token the store does not know is verified once for all the
+   * concurrent requests presenting it (and, with a shared store, for all the instances missing on it
+   * at once, as far as the store's lock allows); calls beyond `machineTokens.maxConcurrentVerifications`
+   * queue, and a full queue or a too-long wait is `clerk-api-unavailable`, never acceptance.
    */
   private async verifyOpaque(token: string, kind: MachineTokenType, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
     if (!opaqueVerificationKey(kind, this.options)) return signedOut(SignedOutReason.SecretKeyRequired, acceptsToken, undefined, kind);
-    // Joined before the first await, so requests arriving in the same tick share one verification.
+    // Joined before the first await (the store key is an async keyed hash), so requests arriving in the
+    // same tick share one store read and at most one verification.
     let pending = this.opaqueInFlight.get(token);
     if (pending === undefined) {
       pending = this.verifyOpaqueOnce(token, kind).finally(() => this.opaqueInFlight.delete(token));
       this.opaqueInFlight.set(token, pending);
+    } else {
+      this.counters.joinedInFlight += 1;
     }
-    const verified = await pending;
-    return 'reason' in verified ? signedOut(verified.reason, acceptsToken, undefined, kind) : verified.result;
+    const settled = await pending;
+    return 'auth' in settled ? settled : this.rejection(settled, acceptsToken, kind);
   }
 
-  /** A remembered rejection, else one Backend API call. */
-  private async verifyOpaqueOnce(token: string, kind: MachineTokenType): Promise<OpaqueOutcome> {
-    const rejectedKey = this.rejected.enabled ? await this.rejected.keyOf(token) : undefined;
-    const remembered = rejectedKey === undefined ? undefined : this.rejected.get(rejectedKey);
-    if (remembered !== undefined) return { reason: remembered };
-    return this.askBackendApi(token, kind, rejectedKey);
+  /** The store's answer when it has one (accepted or rejected), else the Backend API's, stored for the next. */
+  private async verifyOpaqueOnce(token: string, kind: MachineTokenType): Promise<AuthenticateResult | Exclude<OpaqueOutcome, { data: unknown }>> {
+    const shared = this.shared;
+    const key = shared === undefined ? token : await shared.keyOf(kind, token);
+    const stored = shared === undefined ? undefined : await shared.read(key, kind);
+    if (stored !== undefined) return 'data' in stored ? accepted(token, kind, stored.data) : stored;
+    const outcome = await this.resolveOpaque(token, kind, key);
+    return 'data' in outcome ? accepted(token, kind, outcome.data) : outcome;
   }
 
+  private rejection(outcome: Exclude<OpaqueOutcome, { data: unknown }>, acceptsToken: AcceptsToken, kind: MachineTokenType): AuthenticateResult {
+    const result = signedOut(outcome.reason, acceptsToken, undefined, kind);
+    return outcome.retryAfterSeconds === undefined ? result : { ...result, retryAfterSeconds: outcome.retryAfterSeconds };
+  }
+
+  /**
+   * A token the store did not know: with a shared store, take its lock (or wait for the instance
+   * holding it), then ask the Backend API and store the answer.
+   */
+  private async resolveOpaque(token: string, kind: MachineTokenType, key: string): Promise<OpaqueOutcome> {
+    const shared = this.shared;
+    if (shared === undefined) return this.askBackendApi(token, kind);
+    let locked = false;
+    if (shared.coordinates) {
+      const lock = await shared.lock(key);
+      if (lock === 'held') {
+        const waited = await shared.waitForOther(key, kind);
+        if (waited !== 'acquired' && waited !== undefined) return waited;
+        locked = waited === 'acquired';
+      } else {
+        locked = lock === 'acquired';
+      }
+      if (locked) {
+        // The holder before us may have stored its answer between our miss and our lock.
+        const stored = await shared.read(key, kind);
+        if (stored !== undefined) {
+          void shared.release(key);
+          return stored;
+        }
+      }
+    }
+    const outcome = await this.askBackendApi(token, kind);
+    if ('data' in outcome || outcome.definite === true) await shared.write(key, kind, outcome);
+    if (locked) void shared.release(key);
+    return outcome;
+  }
 
   /** One Backend API verification of an opaque token, within the concurrency cap; aborted after `apiTimeoutMs`. */
-  private async askBackendApi(token: string, kind: MachineTokenType, rejectedKey: string | undefined): Promise<OpaqueOutcome> {
+  private async askBackendApi(token: string, kind: MachineTokenType): Promise<OpaqueOutcome> {
     const o = this.options;
-    const outcome = await this.verifications.run(
-      () => verifyOpaqueToken(token, kind, { apiUrl: o.apiUrl, secretKey: o.secretKey, machineSecretKey: o.machineSecretKey, audience: o.audience, timeoutMs: o.apiTimeoutMs }),
-      OVERLOADED,
-    );
-    if ('reason' in outcome) {
-      if (outcome.definite && rejectedKey !== undefined) this.rejected.set(rejectedKey, outcome.reason);
-      return { reason: outcome.reason };
+    const waitMs = this.rateLimitedUntil - Date.now();
+    if (waitMs > 0) {
+      this.counters.refused += 1;
+      return { reason: SignedOutReason.ClerkApiUnavailable, retryAfterSeconds: Math.ceil(waitMs / 1000) };
     }
-    const auth = deepFreeze(authenticatedMachineObject(kind, token, outcome.data));
-    const expiration = outcome.data.expiration;
-    return { result: typeof expiration === 'number' && Number.isFinite(expiration) ? { auth, reason: null, expiresAt: expiration } : { auth, reason: null } };
+    const outcome = await this.verifications.run(() => {
+      this.counters.backendApiCalls += 1;
+      return verifyOpaqueToken(token, kind, { apiUrl: o.apiUrl, secretKey: o.secretKey, machineSecretKey: o.machineSecretKey, audience: o.audience, timeoutMs: o.apiTimeoutMs });
+    }, OVERLOADED);
+    if (outcome === OVERLOADED) this.counters.refused += 1;
+    if ('data' in outcome) return { data: outcome.data };
+    if (outcome.retryAfterSeconds !== undefined) {
+      this.counters.rateLimited += 1;
+      this.rateLimitedUntil = Math.max(this.rateLimitedUntil, Date.now() + outcome.retryAfterSeconds * 1000);
+      return { reason: outcome.reason, retryAfterSeconds: outcome.retryAfterSeconds };
+    }
+    return { reason: outcome.reason, definite: outcome.definite };
   }
+}
+
+/** The result of an opaque token Clerk accepted: its frozen auth object, and its expiration. */
+function accepted(token: string, kind: MachineTokenType, data: MachineVerificationResult): AuthenticateResult {
+  const auth = deepFreeze(authenticatedMachineObject(kind, token, data));
+  const expiration = data.expiration;
+  return typeof expiration === 'number' && Number.isFinite(expiration) ? { auth, reason: null, expiresAt: expiration } : { auth, reason: null };
 }
 
 function str(value: unknown): string {

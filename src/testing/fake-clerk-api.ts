@@ -41,17 +41,24 @@ export interface FakeOrganization {
  * - `error`: HTTP 500 with a Clerk-shaped error body.
  * - `malformed`: HTTP 200 with a body that is not JSON.
  * - `flapping`: every other request fails with 500.
+ * - `rate-limited`: HTTP 429 with Clerk's `too_many_requests` error and a `Retry-After` header.
  *
  * @example
  * ```ts
  * api.setFault({ mode: 'error' });
  * api.setFault({ mode: 'none', delayMs: 2000 }); // healthy but slow
+ * api.setFault({ mode: 'none', delayMs: 20, routes: ['api_keys.verify'] }); // only verifications are slow
+ * api.setFault({ mode: 'rate-limited', retryAfterSeconds: 7 });
  * ```
  */
 export interface FakeApiFault {
-  mode: 'none' | 'down' | 'error' | 'malformed' | 'flapping';
+  mode: 'none' | 'down' | 'error' | 'malformed' | 'flapping' | 'rate-limited';
   /** Delay before answering, in ms (applies to every mode). A request its client aborts meanwhile is never answered (see `abortedCount`). */
   delayMs?: number;
+  /** With `rate-limited`: the `Retry-After` sent, in seconds. Default 10 (Clerk's rate-limit window). */
+  retryAfterSeconds?: number;
+  /** The routes (as `count` names them, e.g. `api_keys.verify`) the fault and delay apply to; the others answer normally at once. Default every route. */
+  routes?: readonly string[];
 }
 
 /**
@@ -109,6 +116,8 @@ export interface FakeClerkApi {
   setFault(fault: FakeApiFault): void;
   /** Adds or replaces a user. */
   addUser(user: FakeUser): void;
+  /** Revokes an opaque machine token of the issuer (`ak_…`, `mt_…`, `oat_…`): from now on its verification answers 404, as Clerk's does. */
+  revoke(token: string): void;
   /** Stops the server and drops open connections. */
   close(): Promise<void>;
 }
@@ -253,7 +262,8 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
     map.set(key, next);
     return next;
   };
-  let fault: FakeApiFault = { mode: 'none' };
+  const NO_FAULT: FakeApiFault = { mode: 'none' };
+  let fault: FakeApiFault = NO_FAULT;
   let flap = 0;
 
   function routeName(req: IncomingMessage): string {
@@ -365,7 +375,7 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
       }
     });
     void (async () => {
-      const current = fault;
+      const current = fault.routes === undefined || fault.routes.includes(name) ? fault : NO_FAULT;
       if (current.delayMs) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, current.delayMs);
@@ -382,6 +392,11 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
       if (failing && current.mode === 'down') {
         closedByServer = true;
         req.socket.destroy();
+        return;
+      }
+      if (failing && current.mode === 'rate-limited') {
+        const error = clerkError(429, 'too_many_requests', 'Too many requests, please try again later.');
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(current.retryAfterSeconds ?? 10) }).end(JSON.stringify(error.body));
         return;
       }
       if (failing && current.mode === 'malformed') {
@@ -426,8 +441,11 @@ export async function startFakeClerkApi(options: FakeClerkApiOptions): Promise<F
       total = 0;
     },
     setFault(next) {
-      fault = { ...next };
+      fault = { ...next, ...(next.routes !== undefined && { routes: [...next.routes] }) };
       flap = 0;
+    },
+    revoke(token) {
+      issuer.revoke(token);
     },
     addUser(user) {
       users.set(user.id, user);

@@ -31,10 +31,10 @@ function importsOf(file: string): string[] {
 }
 
 describe('architecture', () => {
-  it('src/core imports nothing from the integrations, the test kit or the client', () => {
+  it('src/core imports nothing from the integrations, the test kit, the client, the Redis store or the webhooks', () => {
     const offenders = sourcesOf('core').flatMap((file) =>
       importsOf(file)
-        .filter((specifier) => /^\.\.\/(trpc|graphql|apollo|testing|client)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
+        .filter((specifier) => /^\.\.\/(trpc|graphql|apollo|testing|client|redis|webhooks)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
         .map((specifier) => `${file} → ${specifier}`),
     );
     expect(offenders).toEqual([]);
@@ -42,7 +42,7 @@ describe('architecture', () => {
 
   it('every other folder reaches the core only through src/core/internal.ts', () => {
     const offenders: string[] = [];
-    for (const folder of ['trpc', 'graphql', 'apollo', 'testing', 'client']) {
+    for (const folder of ['trpc', 'graphql', 'apollo', 'testing', 'client', 'redis', 'webhooks']) {
       for (const file of sourcesOf(folder)) {
         for (const specifier of importsOf(file)) {
           if (/^(\.\.\/)+core\//.test(specifier) && !/^(\.\.\/)+core\/internal\.js$/.test(specifier)) offenders.push(`${file} → ${specifier}`);
@@ -55,15 +55,26 @@ describe('architecture', () => {
   it('integrations do not import each other', () => {
     const offenders: string[] = [];
     for (const [folder, others] of [
-      ['trpc', /^\.\.\/(graphql|apollo|testing|client)\//],
+      ['trpc', /^\.\.\/(graphql|apollo|testing|client|redis|webhooks)\//],
       // The Apollo Server entry is glue on top of the GraphQL glue (the same plan, errors and rules); never the reverse.
-      ['graphql', /^\.\.\/(trpc|apollo|testing|client)\//],
-      ['apollo', /^\.\.\/(trpc|testing|client)\//],
-      ['client', /^\.\.\/(trpc|graphql|apollo|testing)\//],
+      ['graphql', /^\.\.\/(trpc|apollo|testing|client|redis|webhooks)\//],
+      ['apollo', /^\.\.\/(trpc|testing|client|redis|webhooks)\//],
+      ['client', /^\.\.\/(trpc|graphql|apollo|testing|redis|webhooks)\//],
+      ['redis', /^\.\.\/(trpc|graphql|apollo|testing|client|webhooks)\//],
+      ['webhooks', /^\.\.\/(trpc|graphql|apollo|testing|client|redis)\//],
     ] as const) {
       for (const file of sourcesOf(folder)) for (const specifier of importsOf(file)) if (others.test(specifier)) offenders.push(`${file} → ${specifier}`);
     }
     expect(offenders).toEqual([]);
+  });
+
+  it('only src/redis imports the Redis client (an optional peer: the core and every other entry load without it)', () => {
+    const offenders: string[] = [];
+    for (const folder of ['core', 'trpc', 'graphql', 'testing', 'client', 'webhooks']) {
+      for (const file of sourcesOf(folder)) for (const specifier of importsOf(file)) if (/^(redis|@redis\/)/.test(specifier)) offenders.push(`${file} → ${specifier}`);
+    }
+    expect(offenders).toEqual([]);
+    expect(sourcesOf('redis').some((file) => importsOf(file).includes('redis'))).toBe(true);
   });
 
   it('the internal barrel says it is not public and is not a package export', () => {

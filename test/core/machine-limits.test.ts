@@ -8,7 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClerkAuthConfigError, checkRequirement, createClerkAuth, type ClerkAuthOptions } from 'clerk-api-auth';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
 import { ConcurrencyLimiter } from '../../src/core/concurrency.js';
-import { RejectedTokenCache } from '../../src/core/rejected-tokens.js';
 
 let issuer: TestIssuer;
 let api: FakeClerkApi;
@@ -54,8 +53,8 @@ describe('rejected opaque tokens are remembered briefly', () => {
     expect(api.count('api_keys.verify')).toBe(2);
   });
 
-  it('a revoked token is remembered as rejected; accepted tokens are never remembered', async () => {
-    const clerkAuth = remote();
+  it('a revoked token is remembered as rejected; with acceptedTtlMs: 0 accepted tokens are never remembered', async () => {
+    const clerkAuth = remote({ acceptedTtlMs: 0 });
     const key = issuer.apiKey({ subject: 'user_1', scopes: ['notes:read'] });
     for (let i = 0; i < 3; i++) expect((await clerkAuth.authenticate(key.token)).reason).toBeNull();
     expect(api.count('api_keys.verify')).toBe(3);
@@ -285,37 +284,5 @@ describe('ConcurrencyLimiter', () => {
     expect(limiter.active).toBe(20);
     tasks.forEach((task, i) => task.resolve(String(i)));
     expect(await Promise.all(runs)).toEqual(tasks.map((_, i) => String(i)));
-  });
-});
-
-describe('RejectedTokenCache', () => {
-  it('answers within the TTL only, evicts the oldest past maxEntries, and keys tokens by digest', async () => {
-    const cache = new RejectedTokenCache({ ttlMs: 1000, maxEntries: 2 });
-    const [a, b, c] = await Promise.all(['ak_a', 'ak_b', 'ak_c'].map((t) => cache.keyOf(t)));
-    expect(a).not.toContain('ak_a');
-    expect(a).toBe(await cache.keyOf('ak_a'));
-    cache.set(a as string, 'token-invalid', 0);
-    expect(cache.get(a as string, 999)).toBe('token-invalid');
-    expect(cache.get(a as string, 1000)).toBeUndefined();
-    expect(cache.size).toBe(0);
-    cache.set(a as string, 'token-invalid', 0);
-    cache.set(b as string, 'token-verification-failed', 10);
-    cache.set(c as string, 'token-invalid', 20);
-    expect(cache.size).toBe(2);
-    expect(cache.get(a as string, 30)).toBeUndefined();
-    expect(cache.get(b as string, 30)).toBe('token-verification-failed');
-    expect(cache.get(c as string, 30)).toBe('token-invalid');
-    // Expired entries are dropped when a new one comes.
-    cache.set(a as string, 'token-invalid', 5000);
-    expect(cache.size).toBe(1);
-  });
-
-  it('is off with a zero TTL or zero entries', () => {
-    for (const options of [{ ttlMs: 0, maxEntries: 10 }, { ttlMs: 1000, maxEntries: 0 }]) {
-      const cache = new RejectedTokenCache(options);
-      expect(cache.enabled).toBe(false);
-      cache.set('k', 'token-invalid', 0);
-      expect(cache.get('k', 0)).toBeUndefined();
-    }
   });
 });

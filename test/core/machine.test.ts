@@ -10,7 +10,9 @@ let clerkAuth: ClerkAuth;
 beforeAll(async () => {
   [issuer, stranger] = await Promise.all([createTestIssuer(), createTestIssuer()]);
   api = await startFakeClerkApi({ issuer });
-  clerkAuth = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: api.apiUrl });
+  // acceptedTtlMs: 0 — accepted opaque tokens are asked about every time, so revocation takes effect at
+  // once (the default answers them from the store for 10 s: test/core/store-verification.test.ts).
+  clerkAuth = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: api.apiUrl, machineTokens: { acceptedTtlMs: 0 } });
 });
 afterAll(() => api.close());
 
@@ -88,7 +90,7 @@ describe('machine tokens', () => {
     ]);
     expect(mixed.map((r) => r.reason)).toEqual([null, null]);
     expect(api.count('api_keys.verify')).toBe(2);
-    // Nothing is kept once the call settles: revocation takes effect on the next request.
+    // With acceptedTtlMs: 0 nothing accepted is kept once the call settles: revocation takes effect on the next request.
     issuer.revoke(key.token);
     const revoked = await Promise.all(Array.from({ length: 5 }, () => clerkAuth.authenticate(key.token, { acceptsToken: 'api_key' })));
     expect(revoked.map((r) => r.reason)).toEqual(Array(5).fill('token-invalid'));

@@ -20,6 +20,8 @@ export const ENTRIES = [
   { specifier: 'clerk-api-auth/apollo', file: 'src/apollo/index.ts' },
   { specifier: 'clerk-api-auth/client', file: 'src/client/index.ts' },
   { specifier: 'clerk-api-auth/testing', file: 'src/testing/index.ts' },
+  { specifier: 'clerk-api-auth/redis', file: 'src/redis/index.ts' },
+  { specifier: 'clerk-api-auth/webhooks', file: 'src/webhooks/index.ts' },
 ] as const;
 
 export const API_MD = join(root, 'docs/API.md');

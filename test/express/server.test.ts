@@ -165,7 +165,7 @@ describe('Clerk webhooks at POST /webhooks/clerk (verified with @clerk/backend/w
 
   it('a redelivery of a processed message (same svix-id, fresh signature) is acknowledged, not processed twice', async () => {
     const first = await issuer.signWebhook({ type: 'user.updated', data: { id: 'user_twice', primary_email_address_id: null, email_addresses: [] } });
-    expect((await deliver(first)).body).toEqual({ received: true });
+    expect((await deliver(first)).body).toEqual({ received: true, duplicate: false });
     const redelivery = await issuer.signWebhook({ type: 'user.updated', data: { id: 'user_twice', primary_email_address_id: null, email_addresses: [] } }, { id: first.id });
     expect(await deliver(redelivery)).toMatchObject({ status: 200, body: { received: true, duplicate: true } });
     expect(log.filter((line) => line === 'express webhook user.updated user_twice')).toHaveLength(1);

@@ -83,7 +83,7 @@ describe('the example’s webhook handler (examples/express/webhooks.ts)', () =>
     const handle = clerkWebhookHandler({ signingSecret: issuer.webhookSigningSecret, onEvent: (event) => void seen.push(event.type) });
 
     const delivery = await issuer.signWebhook(userCreated);
-    expect(await (await handle(delivery.toRequest(URL_))).json()).toEqual({ received: true });
+    expect(await (await handle(delivery.toRequest(URL_))).json()).toEqual({ received: true, duplicate: false });
     const again = await handle(delivery.toRequest(URL_));
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ received: true, duplicate: true });
