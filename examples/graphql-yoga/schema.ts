@@ -1,5 +1,5 @@
 /**
- * The reference app's GraphQL schema: the notes API of REFERENCE_APP.md, guarded with the
+ * The reference app's GraphQL schema: the notes API (the same as examples/trpc/router.ts), guarded with the
  * clerk-api-auth directives. Resolvers read `ctx.auth` (Clerk's auth object) and `ctx.clerk`.
  */
 import { GraphQLError } from 'graphql';

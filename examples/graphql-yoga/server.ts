@@ -1,6 +1,6 @@
 /**
  * The reference app's GraphQL server: GraphQL Yoga at `/graphql` (HTTP, SSE and graphql-ws), Clerk
- * configured only from the environment (see REFERENCE_APP.md).
+ * configured only from the environment (see the README's "Configuration").
  *
  *   npm run example:graphql            # PORT (default 4002), CLERK_SECRET_KEY and/or CLERK_JWT_KEY, ...
  */

@@ -1,4 +1,4 @@
-/** The reference app's notes API, as tRPC procedures (see /work/shared/REFERENCE_APP.md). */
+/** The reference app's notes API, as tRPC procedures. */
 import { isClerkAPIResponseError } from '@clerk/backend/errors';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';

@@ -14,6 +14,8 @@ export type { ClerkEnvelopPlugin } from './envelop-plugin.js';
 export { clerkDirectiveTypeDefs, CLERK_EXTENSION_KEY } from './directives.js';
 export type { ClerkRuleExtension } from './directives.js';
 export { clerkDirectiveTransformer } from './transformer.js';
+export { assertEveryFieldGuarded } from './assert-guarded.js';
+export type { AssertEveryFieldGuardedOptions } from './assert-guarded.js';
 export type { ClerkDirectiveTransformerOptions } from './transformer.js';
 export { createClerkGraphQLContext, machineAuthOf } from './context.js';
 export type { ClerkGraphQLContext } from './context.js';

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { createTestIssuer } from './test-issuer.js';
-export type { TestIssuer, TestIssuerOptions, SessionTokenOptions, M2MTokenOptions, OAuthTokenOptions, OpaqueTokenRecord, JwtSignOptions } from './test-issuer.js';
+export type { TestIssuer, TestIssuerOptions, TestServerEnv, SessionTokenOptions, M2MTokenOptions, OAuthTokenOptions, OpaqueTokenRecord, JwtSignOptions } from './test-issuer.js';
 export { startFakeClerkApi } from './fake-clerk-api.js';
 export type { FakeClerkApi, FakeClerkApiOptions, FakeApiFault, FakeOrganization, FakeRequestRecord, FakeUser } from './fake-clerk-api.js';
 export { createWebhookSigningSecret, signWebhook } from './webhooks.js';

@@ -1,4 +1,5 @@
 import { bytesToBase64Url } from '../core/internal.js';
+import type { FakeClerkApi } from './fake-clerk-api.js';
 import { createWebhookSigningSecret, signWebhook, type SignedWebhook, type WebhookDeliveryOptions, type WebhookEventInput } from './webhooks.js';
 
 /** Clerk's JWT category for session tokens and for M2M tokens (`cat` header). */
@@ -191,6 +192,47 @@ export interface TestIssuer {
    * from `@clerk/backend/webhooks` accepts it. See `signWebhook`.
    */
   signWebhook(event: WebhookEventInput | string, options?: WebhookDeliveryOptions): Promise<SignedWebhook>;
+  /**
+   * The environment of a server process under test that trusts this issuer, configured the way a
+   * deployment is (only `CLERK_*` variables): `CLERK_JWT_KEY` (networkless verification),
+   * `CLERK_PUBLISHABLE_KEY`, `CLERK_WEBHOOK_SIGNING_SECRET` and `CLERK_TELEMETRY_DISABLED=1`. Given the
+   * Backend API stand-in (`startFakeClerkApi`), also `CLERK_SECRET_KEY` (the key the stand-in demands)
+   * and `CLERK_API_URL` pointing at it, so `ctx.clerk` and opaque machine tokens work offline. Without
+   * it there is no secret key: a fake one would otherwise be sent to Clerk's real Backend API.
+   * Spread it over what the process needs besides (`PATH`, `PORT`, …).
+   *
+   * @example
+   * ```ts
+   * import { spawn } from 'node:child_process';
+   * import { createTestIssuer, startFakeClerkApi } from 'clerk-api-auth/testing';
+   *
+   * const issuer = await createTestIssuer();
+   * const api = await startFakeClerkApi({ issuer });
+   * const server = spawn('node', ['dist/server.js'], { env: { PATH: process.env.PATH, PORT: '4010', ...issuer.env(api) } });
+   * ```
+   */
+  env(api?: Pick<FakeClerkApi, 'apiUrl'>): TestServerEnv;
+}
+
+/**
+ * The `CLERK_*` variables `TestIssuer.env()` returns.
+ *
+ * @example
+ * ```ts
+ * const env: TestServerEnv = issuer.env();
+ * env.CLERK_JWT_KEY; // the issuer's public key, PEM
+ * ```
+ */
+export interface TestServerEnv {
+  readonly CLERK_JWT_KEY: string;
+  readonly CLERK_PUBLISHABLE_KEY: string;
+  readonly CLERK_WEBHOOK_SIGNING_SECRET: string;
+  readonly CLERK_TELEMETRY_DISABLED: '1';
+  /** Only with the Backend API stand-in. */
+  readonly CLERK_SECRET_KEY?: string;
+  /** Only with the Backend API stand-in: its `apiUrl`. */
+  readonly CLERK_API_URL?: string;
+  readonly [name: string]: string | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -298,12 +340,18 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     return full;
   }
 
+  const secretKey = `sk_test_${randomId(24)}`;
+  const publishableKey = `pk_test_${btoa(`${frontendApi}$`).replace(/=+$/, '')}`;
   return {
     jwtKey,
     jwks: { keys: [jwk] },
     kid,
-    secretKey: `sk_test_${randomId(24)}`,
-    publishableKey: `pk_test_${btoa(`${frontendApi}$`).replace(/=+$/, '')}`,
+    secretKey,
+    publishableKey,
+    env(api) {
+      const base = { CLERK_JWT_KEY: jwtKey, CLERK_PUBLISHABLE_KEY: publishableKey, CLERK_WEBHOOK_SIGNING_SECRET: webhookSigningSecret, CLERK_TELEMETRY_DISABLED: '1' } as const;
+      return api === undefined ? base : { ...base, CLERK_SECRET_KEY: secretKey, CLERK_API_URL: api.apiUrl };
+    },
     issuerUrl,
     opaqueTokens: opaque,
     sessions,

@@ -65,6 +65,18 @@ function admittedBy(def: BuilderDef): { name: string; kinds: readonly TokenKind[
   return { name, kinds };
 }
 
+/**
+ * Every requirement a built procedure (or builder) enforces: its guards' (`protectedProcedure`,
+ * `machineProcedure`, `authorize()`) and its `.meta({ auth })`. Empty when nothing guards it (a bare
+ * `publicProcedure`, or a builder not from `clerkProcedures`). For `assertEveryProcedureGuarded`.
+ *
+ * @internal
+ */
+export function requirementsOf(def: { readonly meta?: unknown; readonly middlewares?: readonly unknown[] }): readonly AuthRequirement[] {
+  const fromGuards = guardsIn(def.middlewares ?? []).flatMap((info) => (info.requirement === null ? [] : [info.requirement]));
+  return [...fromGuards, ...storedRequirements(def.meta)];
+}
+
 const list = (kinds: readonly TokenKind[]): string => kinds.map((kind) => `'${kind}'`).join(', ');
 
 /**

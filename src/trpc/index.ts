@@ -40,6 +40,8 @@ export type {
 export { clerkContextFromAuth, clerkContextFromToken } from './caller-context.js';
 export type { ClerkContextFromAuthOptions } from './caller-context.js';
 export { clerkProcedures } from './procedures.js';
+export { assertEveryProcedureGuarded } from './assert-guarded.js';
+export type { AssertEveryProcedureGuardedOptions } from './assert-guarded.js';
 export { clerkResponseMeta } from './response-meta.js';
 export { admittedAuth } from './admitted.js';
 export type { ClerkResponseMeta, ClerkResponseMetaOptions } from './response-meta.js';

@@ -26,6 +26,9 @@ export const ENTRIES = [
 
 export const API_MD = join(root, 'docs/API.md');
 
+/** Where the sources are read online: docs/ ships in the package, src/ does not (package.json "files"). */
+const repositoryUrl = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { repository: { url: string } }).repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+
 interface Rendered {
   name: string;
   kind: string;
@@ -189,7 +192,7 @@ function renderExport(checker: ts.TypeChecker, exported: ts.Symbol): Rendered {
   }
 
   const source = relative(root, fileName);
-  lines.push(`${kind} · [${source}](../${source})`, '');
+  lines.push(`${kind} · [${source}](${repositoryUrl}/blob/main/${source})`, '');
   const signatures = declarations.map(signature).filter((text): text is string => text !== undefined);
   if (signatures.length > 0) lines.push('```ts', signatures.join('\n\n'), '```', '');
   if (docs) lines.push(docs, '');

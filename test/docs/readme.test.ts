@@ -193,11 +193,25 @@ export default defineConfig({
 // ── the tests ───────────────────────────────────────────────────────────────────────────────────
 
 describe('README.md', () => {
-  it('opens with the two commands', () => {
+  it('opens with npm install: the package and every package a ts block imports', () => {
     const first = blocks[0];
     expect(first?.lang).toBe('sh');
-    expect(shellCommands(first?.code ?? '').map((words) => words.join(' '))).toEqual(['npm ci', 'npm run demo', 'npm ci', 'npm test']);
-    expect((first?.code ?? '').split('\n').map((line) => line.replace(/#.*$/, '').trim())).toEqual(['npm ci && npm run demo', 'npm ci && npm test']);
+    const commands = shellCommands(first?.code ?? '');
+    expect(commands.length).toBeGreaterThan(3);
+    expect(commands.every((words) => words[0] === 'npm' && words[1] === 'install'), first?.code).toBe(true);
+    const installed = new Set(commands.flatMap((words) => words.slice(2).filter((word) => !word.startsWith('-'))));
+    expect(installed.has(pkg.name)).toBe(true);
+    const imported = new Set(
+      tsBlocks.flatMap(({ block }) =>
+        [...block.code.matchAll(/\bfrom '([^'.][^']*)'/g)]
+          .map((match) => /^(@[^/]+\/[^/]+|[^/]+)/.exec(match[1] as string)?.[1] as string)
+          .filter((name) => !name.startsWith('node:') && name !== '@'),
+      ),
+    );
+    expect(imported.size).toBeGreaterThan(10);
+    expect([...imported].filter((name) => !installed.has(name))).toEqual([]);
+    // The contributor commands live in CONTRIBUTING.md, not in the opening.
+    expect(first?.code).not.toMatch(/npm (ci|test|run)/);
   });
 
   it('has only code blocks that a test checks', () => {

@@ -1,5 +1,5 @@
 /**
- * The reference tRPC server in each configuration mode of REFERENCE_APP.md, configured from env vars
+ * The reference tRPC server in each configuration mode (see the README's "Configuration"), configured from env vars
  * only: CLERK_JWT_KEY alone (networkless), CLERK_SECRET_KEY alone (JWKS from the Backend API), no key
  * (dev issuer), and no key in production (refused).
  */
