@@ -7,6 +7,8 @@ export default defineConfig({
     graphql: 'src/graphql/index.ts',
     testing: 'src/testing/index.ts',
     client: 'src/client/index.ts',
+    mercurius: 'src/mercurius/index.ts',
+    pothos: 'src/pothos/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -8,7 +8,7 @@ export default defineConfig({
     // Tests and examples import the package by name, as users do; resolve it to the sources.
     alias: [
       { find: /^clerk-api-auth$/, replacement: src('index.ts') },
-      { find: /^clerk-api-auth\/(trpc|graphql|testing|client)$/, replacement: src('$1/index.ts') },
+      { find: /^clerk-api-auth\/(trpc|graphql|testing|client|mercurius|pothos)$/, replacement: src('$1/index.ts') },
     ],
   },
   test: {
@@ -16,7 +16,7 @@ export default defineConfig({
     setupFiles: ['test/setup/loopback-only.ts'],
     // graphql 16 has CJS and ESM builds and no exports map: inline the libraries that import it so
     // they share the one instance our sources use (see vitest.graphql.config.ts).
-    server: { deps: { inline: [/[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga)[\\/]/] } },
+    server: { deps: { inline: [/[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga|@pothos)[\\/]/] } },
     env: { CLERK_TELEMETRY_DISABLED: '1' },
     testTimeout: 20_000,
     hookTimeout: 30_000,

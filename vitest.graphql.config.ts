@@ -13,7 +13,7 @@ import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 /** Dependencies that import `graphql` and must share our instance of it. */
-export const GRAPHQL_DEPS = [/[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga)[\\/]/];
+export const GRAPHQL_DEPS = [/[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga|@pothos)[\\/]/];
 
 export default defineConfig({
   ...base,

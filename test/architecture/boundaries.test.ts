@@ -34,7 +34,7 @@ describe('architecture', () => {
   it('src/core imports nothing from the integrations, the test kit or the client', () => {
     const offenders = sourcesOf('core').flatMap((file) =>
       importsOf(file)
-        .filter((specifier) => /^\.\.\/(trpc|graphql|testing|client)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
+        .filter((specifier) => /^\.\.\/(trpc|graphql|testing|client|mercurius|pothos)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
         .map((specifier) => `${file} → ${specifier}`),
     );
     expect(offenders).toEqual([]);
@@ -42,7 +42,7 @@ describe('architecture', () => {
 
   it('every other folder reaches the core only through src/core/internal.ts', () => {
     const offenders: string[] = [];
-    for (const folder of ['trpc', 'graphql', 'testing', 'client']) {
+    for (const folder of ['trpc', 'graphql', 'testing', 'client', 'mercurius', 'pothos']) {
       for (const file of sourcesOf(folder)) {
         for (const specifier of importsOf(file)) {
           if (/^(\.\.\/)+core\//.test(specifier) && !/^(\.\.\/)+core\/internal\.js$/.test(specifier)) offenders.push(`${file} → ${specifier}`);
@@ -54,14 +54,33 @@ describe('architecture', () => {
 
   it('integrations do not import each other', () => {
     const offenders: string[] = [];
+    // The Mercurius and Pothos glue build on the GraphQL glue (its one decision path); nothing builds on them.
     for (const [folder, others] of [
-      ['trpc', /^\.\.\/(graphql|testing|client)\//],
-      ['graphql', /^\.\.\/(trpc|testing|client)\//],
-      ['client', /^\.\.\/(trpc|graphql|testing)\//],
+      ['trpc', /^\.\.\/(graphql|testing|client|mercurius|pothos)\//],
+      ['graphql', /^\.\.\/(trpc|testing|client|mercurius|pothos)\//],
+      ['client', /^\.\.\/(trpc|graphql|testing|mercurius|pothos)\//],
+      ['mercurius', /^\.\.\/(trpc|testing|client|pothos)\//],
+      ['pothos', /^\.\.\/(trpc|testing|client|mercurius)\//],
     ] as const) {
       for (const file of sourcesOf(folder)) for (const specifier of importsOf(file)) if (others.test(specifier)) offenders.push(`${file} → ${specifier}`);
     }
     expect(offenders).toEqual([]);
+  });
+
+  it('each server library is imported only by its own folder: /graphql never loads Mercurius, Fastify or Pothos', () => {
+    const owners: Record<string, string> = { mercurius: 'mercurius', fastify: 'mercurius', '@pothos/core': 'pothos', 'graphql-yoga': 'graphql' };
+    const offenders: string[] = [];
+    for (const folder of ['core', 'trpc', 'graphql', 'testing', 'client', 'mercurius', 'pothos']) {
+      for (const file of sourcesOf(folder)) {
+        for (const specifier of importsOf(file)) {
+          const owner = owners[specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] ?? '')];
+          if (owner !== undefined && owner !== folder) offenders.push(`${file} → ${specifier}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+    expect(sourcesOf('mercurius').some((file) => importsOf(file).includes('mercurius'))).toBe(true);
+    expect(sourcesOf('pothos').some((file) => importsOf(file).includes('@pothos/core'))).toBe(true);
   });
 
   it('the internal barrel says it is not public and is not a package export', () => {
