@@ -3,7 +3,7 @@
  * Pothos's fields, object types, interfaces and root types (`true`, or an `AuthRequirement`), checks
  * every rule when the schema is built, and leaves enforcement to `useClerk` (GraphQL Yoga) or
  * `clerkDirectiveTransformer` / `clerkMercurius` (other servers), which read the rules from the
- * schema. Needs `@pothos/core` 4 and `graphql`.
+ * schema. Needs `@pothos/core` 4, `graphql` and `@graphql-tools/utils` (GraphQL Yoga brings it).
  *
  * @packageDocumentation
  */

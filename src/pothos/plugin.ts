@@ -1,4 +1,5 @@
-import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type PothosTypeConfig, type SchemaTypes } from '@pothos/core';
+import * as pothos from '@pothos/core';
+import { BasePlugin, type PothosOutputFieldConfig, type PothosTypeConfig, type SchemaTypes } from '@pothos/core';
 import type { GraphQLSchema } from 'graphql';
 import { ClerkAuthConfigError } from '../core/internal.js';
 import { CLERK_EXTENSION_KEY } from '../graphql/directives.js';
@@ -65,4 +66,19 @@ function withRule(extensions: Readonly<Record<string, unknown>> | null | undefin
   return { ...extensions, [CLERK_EXTENSION_KEY]: rule };
 }
 
-SchemaBuilder.registerPlugin(clerkPothosPlugin, PothosClerkPlugin);
+type SchemaBuilderClass = typeof pothos.default;
+
+/**
+ * Pothos's `SchemaBuilder` (its default export, its only export of the class), however this build
+ * receives it: the class itself (ESM), or the CommonJS exports object that holds it (`require` of
+ * Pothos's CommonJS build through a Node-style default import).
+ */
+function schemaBuilderClass(): SchemaBuilderClass {
+  const candidate: unknown = pothos.default;
+  for (const value of [candidate, (candidate as { default?: unknown } | null | undefined)?.default]) {
+    if (typeof (value as SchemaBuilderClass | undefined)?.registerPlugin === 'function') return value as SchemaBuilderClass;
+  }
+  throw new ClerkAuthConfigError('clerk-api-auth/pothos could not find @pothos/core\'s SchemaBuilder: install @pothos/core 4.');
+}
+
+schemaBuilderClass().registerPlugin(clerkPothosPlugin, PothosClerkPlugin);

@@ -241,3 +241,48 @@ describe('batched queries (allowBatchedQueries)', () => {
     expect((await send(await issuer.sessionToken(WRITER))).body).toEqual([{ data: { health: 'ok', me: 'user_writer' } }, { data: { touch: true } }]);
   });
 });
+
+describe('Mercurius execution paths', () => {
+  it('compiled queries (jit: 1) are decided the same, every time', async () => {
+    const clerk = clerkMercurius(clerkAuth);
+    const { url } = await serve(async (app) => {
+      await app.register(mercurius, {
+        schema: [clerkDirectiveTypeDefs, 'type Query { health: String  me: String @auth  list: [Item] }  type Item @auth { a: String }'],
+        resolvers: { Query: { health: () => 'ok', me: (_root, _args, ctx) => ctx.auth.userId, list: () => [{ a: '1' }, { a: '2' }] } },
+        jit: 1,
+        ...clerk.options,
+      });
+    });
+    const token = await issuer.sessionToken(WRITER);
+    // The first run of a query is interpreted, the next ones run graphql-jit's compiled code.
+    for (let run = 0; run < 3; run++) {
+      const anonymous = await gql(url, '{ health me list { a } }');
+      expect(anonymous.body.data).toEqual({ health: 'ok', me: null, list: [{ a: null }, { a: null }] });
+      expect(anonymous.body.errors?.map((error) => error.path?.map(String))).toEqual([['me'], ['list', '0', 'a']]);
+      expect((await gql(url, '{ health me list { a } }', { token })).body).toEqual({ data: { health: 'ok', me: 'user_writer', list: [{ a: '1' }, { a: '2' }] } });
+    }
+  });
+
+  it('GET queries: the same context and answers (partial data, 401 invalid_token with its header)', async () => {
+    const clerk = clerkMercurius(clerkAuth);
+    const { url } = await serve(async (app) => {
+      await app.register(mercurius, {
+        schema: [clerkDirectiveTypeDefs, 'type Query { health: String  me: String @auth }'],
+        resolvers: { Query: { health: () => 'ok', me: (_root, _args, ctx) => ctx.auth.userId } },
+        ...clerk.options,
+      });
+    });
+    const get = async (token?: string) => {
+      const response = await fetch(`${url}?query=${encodeURIComponent('{ health me }')}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+      return { status: response.status, headers: response.headers, body: (await response.json()) as { data?: unknown; errors?: unknown[] } };
+    };
+    const anonymous = await get();
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body.data).toEqual({ health: 'ok', me: null });
+    expect((await get(await issuer.sessionToken(WRITER))).body).toEqual({ data: { health: 'ok', me: 'user_writer' } });
+    const expired = await get(await issuer.sessionToken({ ...WRITER, expiresInSeconds: -60 }));
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('www-authenticate')).toBe('Bearer error="invalid_token", error_description="token-expired"');
+    expect(expired.body).not.toHaveProperty('data');
+  });
+});

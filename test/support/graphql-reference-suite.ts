@@ -216,6 +216,23 @@ export function referenceServerSuite(options: ReferenceSuiteOptions): void {
     });
   });
 
+  describe(`${name}: bad input`, () => {
+    it('gets a clear error, never a 500 (malformed bodies, a query that is not a string or not GraphQL, a long garbage token)', async () => {
+      for (const body of ['{"query":', '', '{"query": 42}', '[1, 2]', '{"query": "{ notes { id } "}']) {
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        expect(response.status, body).toBeLessThan(500);
+        const answer = (await response.json()) as GraphQLResponse['body'];
+        // A 4xx, or (legacy application/json answers) a 200 that carries the error and no data.
+        if (response.status === 200) expect(answer.errors?.length, body).toBeGreaterThan(0);
+        else expect(response.status, body).toBeGreaterThanOrEqual(400);
+        expect(answer.data ?? null, body).toBeNull();
+      }
+      const long = await call('{ notes { id } }', `${'a'.repeat(4000)}.${'b'.repeat(4000)}.${'c'.repeat(100)}`);
+      expect(long.status).toBe(401);
+      expect(long.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    });
+  });
+
   describe(`${name}: Clerk unreachable while verifying`, () => {
     it('503 with Retry-After and CLERK_API_UNAVAILABLE; public fields still answer', async () => {
       const offline = await startFakeClerkApi({ issuer });
