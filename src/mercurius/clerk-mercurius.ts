@@ -213,6 +213,9 @@ export function clerkMercurius(options?: ClerkMercuriusOptions | ClerkAuth): Cle
     const base = (mine === true || mine === undefined ? {} : mine) as MercuriusSubscriptionLike;
     const theirContext = base.context as ((socket: unknown, request: unknown) => unknown) | undefined;
     const theirOnConnect = base.onConnect as ((data: unknown) => unknown) | undefined;
+    for (const [key, value] of [['context', theirContext], ['onConnect', theirOnConnect]] as const) {
+      if (value !== undefined && typeof value !== 'function') throw new ClerkAuthConfigError(`clerkMercurius: subscription(own): \`${key}\` must be a function.`);
+    }
     return {
       ...base,
       async context(socket: unknown, request: MercuriusRequestLike) {

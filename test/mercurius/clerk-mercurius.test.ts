@@ -67,6 +67,7 @@ describe('configuration is checked when created', () => {
     expect(() => clerk.context('nope' as never)).toThrow(expect.objectContaining({ code: 'CLERK_AUTH_CONFIG' }));
     expect(() => clerk.errorFormatter(5 as never)).toThrow(expect.objectContaining({ code: 'CLERK_AUTH_CONFIG' }));
     expect(() => clerk.subscription('yes' as never)).toThrow(expect.objectContaining({ code: 'CLERK_AUTH_CONFIG' }));
+    expect(() => clerk.subscription({ onConnect: true } as never)).toThrow(expect.objectContaining({ code: 'CLERK_AUTH_CONFIG', message: expect.stringContaining('`onConnect`') }));
   });
 
   it('a malformed rule refuses the schema when Mercurius is registered, before any request', async () => {

@@ -6,6 +6,8 @@
  * in the access log) are checked over all of them.
  */
 import { GraphQLClient, ClientError } from 'graphql-request';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClerkFetch } from 'clerk-api-auth/client';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
@@ -332,6 +334,41 @@ export function referenceServerSuite(options: ReferenceSuiteOptions): void {
         } finally {
           await client.dispose();
         }
+      }
+    });
+
+    it('reads the upgrade request’s Authorization when connectionParams carry none; a different token in both is refused', async () => {
+      const upgradeWith = (token: string) =>
+        class extends WebSocket {
+          constructor(address: string | URL, protocols?: string | string[]) {
+            super(address, protocols, { headers: { authorization: `Bearer ${token}` } });
+          }
+        };
+      const fromHeader = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: upgradeWith(tokens.writer), lazy: true, retryAttempts: 0 });
+      try {
+        const sub = wsCollect(fromHeader, 'subscription { noteAdded { authorId } }', 1);
+        await sub.started;
+        let results: Awaited<typeof sub.results> | null = null;
+        while (results === null) {
+          await call('mutation { createNote(text: "header") { id } }', tokens.writer);
+          results = await Promise.race([sub.results, new Promise<null>((resolve) => setTimeout(() => resolve(null), 250))]);
+        }
+        expect(results).toEqual([{ data: { noteAdded: { authorId: 'user_writer' } } }]);
+      } finally {
+        await fromHeader.dispose();
+      }
+      const both = createClient({
+        url: url.replace(/^http/, 'ws'),
+        webSocketImpl: upgradeWith(tokens.writer),
+        connectionParams: { authorization: `Bearer ${tokens.alice}` },
+        lazy: true,
+        retryAttempts: 0,
+      });
+      try {
+        const results = await wsCollect(both, 'subscription { noteAdded { id } }').results;
+        expect(results.at(-1)?.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_REQUEST', reason: 'multiple-authorization-headers' });
+      } finally {
+        await both.dispose();
       }
     });
 
