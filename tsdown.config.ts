@@ -10,6 +10,8 @@ export default defineConfig({
     client: 'src/client/index.ts',
     redis: 'src/redis/index.ts',
     webhooks: 'src/webhooks/index.ts',
+    mercurius: 'src/mercurius/index.ts',
+    pothos: 'src/pothos/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -8,7 +8,7 @@ export default defineConfig({
     // Tests and examples import the package by name, as users do; resolve it to the sources.
     alias: [
       { find: /^clerk-api-auth$/, replacement: src('index.ts') },
-      { find: /^clerk-api-auth\/(trpc|graphql|apollo|testing|client|redis|webhooks)$/, replacement: src('$1/index.ts') },
+      { find: /^clerk-api-auth\/(trpc|graphql|apollo|testing|client|redis|webhooks|mercurius|pothos)$/, replacement: src('$1/index.ts') },
     ],
   },
   test: {
@@ -19,7 +19,7 @@ export default defineConfig({
     server: {
       deps: {
         inline: [
-          /[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga)[\\/]/,
+          /[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga|@pothos)[\\/]/,
           // Apollo Server and graphql-http execute on our schemas: the same graphql instance too (not their own nested dependencies).
           /[\\/]node_modules[\\/](@apollo[\\/]server|graphql-http)[\\/](?!node_modules[\\/])/,
         ],

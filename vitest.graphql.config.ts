@@ -14,7 +14,7 @@ import base from './vitest.config.js';
 
 /** Dependencies that import `graphql` and must share our instance of it. */
 export const GRAPHQL_DEPS = [
-  /[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga)[\\/]/,
+  /[\\/]node_modules[\\/](graphql-yoga|graphql-ws|@graphql-tools|@envelop|@graphql-yoga|@pothos)[\\/]/,
   /[\\/]node_modules[\\/](@apollo[\\/]server|graphql-http)[\\/](?!node_modules[\\/])/,
 ];
 

@@ -15,6 +15,7 @@ import { dedupeDenialErrors, expiredError, exposeClerkErrors, rejectionErrors } 
 import type { ClerkEnvelopPlugin, EnvelopExecuteHookResult, EnvelopSubscribeHookResult } from './envelop-plugin.js';
 import { decideOperation, type Decided } from './execution.js';
 import { guardedTwin } from './guard.js';
+import { answersOverHttp, withoutHttp } from './http-extension.js';
 import { compileRules } from './rules.js';
 
 /**
@@ -168,7 +169,7 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): ClerkEnvelopPlu
     onExecute({ args, setResultAndStopExecution, setExecuteFn, executeFn }) {
       const apply = (decided: Decided | undefined): typeof EXPOSE_CLERK_ERRORS => {
         if (decided?.decision === 'reject') {
-          setResultAndStopExecution({ errors: rejectionErrors(decided.plan) });
+          setResultAndStopExecution({ errors: rejectionErrorsFor(decided, args.contextValue) });
         } else if (decided?.decision === 'partial') {
           // The twin decides each execution on its own (never through this context object alone).
           const twin = guardedTwin(args.schema, compileRules(args.schema));
@@ -187,7 +188,7 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): ClerkEnvelopPlu
       const apply = (decided: Decided | undefined) => {
         if (decided === undefined) return undefined;
         if (decided.decision !== 'run') {
-          setResultAndStopExecution({ errors: rejectionErrors(decided.plan) });
+          setResultAndStopExecution({ errors: rejectionErrorsFor(decided, args.contextValue) });
           return undefined;
         }
         const expiresAt = decided.expiresAt;
@@ -205,6 +206,12 @@ export function useClerk(options?: UseClerkOptions | ClerkAuth): ClerkEnvelopPlu
 }
 
 type PluginOwnOptions = Pick<UseClerkOptions, (typeof PLUGIN_KEYS)[number]>;
+
+/** A rejection's errors; outside Yoga's HTTP answer (graphql-ws) nothing reads `extensions.http`, so it is left out. */
+function rejectionErrorsFor(decided: Decided, context: unknown) {
+  const errors = rejectionErrors(decided.plan);
+  return answersOverHttp(context) ? errors : errors.map((error) => withoutHttp(error));
+}
 
 /**
  * A context that lives as long as a connection (graphql-ws servers that hand every operation the

@@ -249,6 +249,10 @@ function readElementRequirements(
     for (const args of uses) requirements.push(intern(directiveRequirement(name, args, where)));
   }
   const extension = (element.extensions as Record<string, unknown> | null | undefined)?.[CLERK_EXTENSION_KEY];
+  // A Pothos `clerk` option that no plugin wrote to `extensions.clerk` would guard nothing: refuse it.
+  if (extension === undefined && (element.extensions as { pothosOptions?: { clerk?: unknown } } | null | undefined)?.pothosOptions?.clerk !== undefined) {
+    throw new ClerkAuthConfigError(`${where} has a Pothos \`clerk\` option, but its SchemaBuilder does not list the plugin: add plugins: [clerkPothosPlugin] from clerk-api-auth/pothos.`);
+  }
   if (extension !== undefined && extension !== null && extension !== false) {
     if (extension === true) requirements.push(intern({}));
     else if (typeof extension === 'object' && !Array.isArray(extension)) requirements.push(validateRequirement(extension, `extensions.${CLERK_EXTENSION_KEY} on ${where}`));

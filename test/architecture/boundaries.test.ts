@@ -34,7 +34,7 @@ describe('architecture', () => {
   it('src/core imports nothing from the integrations, the test kit, the client, the Redis store or the webhooks', () => {
     const offenders = sourcesOf('core').flatMap((file) =>
       importsOf(file)
-        .filter((specifier) => /^\.\.\/(trpc|graphql|apollo|testing|client|redis|webhooks)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
+        .filter((specifier) => /^\.\.\/(trpc|graphql|apollo|mercurius|pothos|testing|client|redis|webhooks)\//.test(specifier) || specifier.startsWith('clerk-api-auth'))
         .map((specifier) => `${file} → ${specifier}`),
     );
     expect(offenders).toEqual([]);
@@ -42,7 +42,7 @@ describe('architecture', () => {
 
   it('every other folder reaches the core only through src/core/internal.ts', () => {
     const offenders: string[] = [];
-    for (const folder of ['trpc', 'graphql', 'apollo', 'testing', 'client', 'redis', 'webhooks']) {
+    for (const folder of ['trpc', 'graphql', 'apollo', 'mercurius', 'pothos', 'testing', 'client', 'redis', 'webhooks']) {
       for (const file of sourcesOf(folder)) {
         for (const specifier of importsOf(file)) {
           if (/^(\.\.\/)+core\//.test(specifier) && !/^(\.\.\/)+core\/internal\.js$/.test(specifier)) offenders.push(`${file} → ${specifier}`);
@@ -54,14 +54,17 @@ describe('architecture', () => {
 
   it('integrations do not import each other', () => {
     const offenders: string[] = [];
+    // The Mercurius and Pothos glue build on the GraphQL glue (its one decision path); nothing builds on them.
     for (const [folder, others] of [
-      ['trpc', /^\.\.\/(graphql|apollo|testing|client|redis|webhooks)\//],
-      // The Apollo Server entry is glue on top of the GraphQL glue (the same plan, errors and rules); never the reverse.
-      ['graphql', /^\.\.\/(trpc|apollo|testing|client|redis|webhooks)\//],
-      ['apollo', /^\.\.\/(trpc|testing|client|redis|webhooks)\//],
-      ['client', /^\.\.\/(trpc|graphql|apollo|testing|redis|webhooks)\//],
-      ['redis', /^\.\.\/(trpc|graphql|apollo|testing|client|webhooks)\//],
-      ['webhooks', /^\.\.\/(trpc|graphql|apollo|testing|client|redis)\//],
+      ['trpc', /^\.\.\/(graphql|apollo|mercurius|pothos|testing|client|redis|webhooks)\//],
+      // The Apollo Server, Mercurius and Pothos entries are glue on top of the GraphQL glue (the same plan, errors and rules); never the reverse.
+      ['graphql', /^\.\.\/(trpc|apollo|mercurius|pothos|testing|client|redis|webhooks)\//],
+      ['apollo', /^\.\.\/(trpc|mercurius|pothos|testing|client|redis|webhooks)\//],
+      ['mercurius', /^\.\.\/(trpc|apollo|pothos|testing|client|redis|webhooks)\//],
+      ['pothos', /^\.\.\/(trpc|apollo|mercurius|testing|client|redis|webhooks)\//],
+      ['client', /^\.\.\/(trpc|graphql|apollo|mercurius|pothos|testing|redis|webhooks)\//],
+      ['redis', /^\.\.\/(trpc|graphql|apollo|mercurius|pothos|testing|client|webhooks)\//],
+      ['webhooks', /^\.\.\/(trpc|graphql|apollo|mercurius|pothos|testing|client|redis)\//],
     ] as const) {
       for (const file of sourcesOf(folder)) for (const specifier of importsOf(file)) if (others.test(specifier)) offenders.push(`${file} → ${specifier}`);
     }
@@ -75,6 +78,29 @@ describe('architecture', () => {
     }
     expect(offenders).toEqual([]);
     expect(sourcesOf('redis').some((file) => importsOf(file).includes('redis'))).toBe(true);
+  });
+
+  it('each server library is imported only by its own folder: /graphql never loads Mercurius, Fastify, Pothos, Apollo or Redis', () => {
+    const owners: Record<string, readonly string[]> = {
+      mercurius: ['mercurius'],
+      fastify: ['mercurius', 'webhooks', 'trpc'],
+      '@pothos/core': ['pothos'],
+      'graphql-yoga': ['graphql'],
+      '@apollo/server': ['apollo'],
+      redis: ['redis'],
+    };
+    const offenders: string[] = [];
+    for (const folder of ['core', 'trpc', 'graphql', 'apollo', 'mercurius', 'pothos', 'testing', 'client', 'redis', 'webhooks']) {
+      for (const file of sourcesOf(folder)) {
+        for (const specifier of importsOf(file)) {
+          const owner = owners[specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] ?? '')];
+          if (owner !== undefined && !owner.includes(folder)) offenders.push(`${file} → ${specifier}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+    expect(sourcesOf('mercurius').some((file) => importsOf(file).includes('mercurius'))).toBe(true);
+    expect(sourcesOf('pothos').some((file) => importsOf(file).includes('@pothos/core'))).toBe(true);
   });
 
   it('the internal barrel says it is not public and is not a package export', () => {

@@ -18,6 +18,8 @@ export const ENTRIES = [
   { specifier: 'clerk-api-auth/trpc', file: 'src/trpc/index.ts' },
   { specifier: 'clerk-api-auth/graphql', file: 'src/graphql/index.ts' },
   { specifier: 'clerk-api-auth/apollo', file: 'src/apollo/index.ts' },
+  { specifier: 'clerk-api-auth/mercurius', file: 'src/mercurius/index.ts' },
+  { specifier: 'clerk-api-auth/pothos', file: 'src/pothos/index.ts' },
   { specifier: 'clerk-api-auth/client', file: 'src/client/index.ts' },
   { specifier: 'clerk-api-auth/testing', file: 'src/testing/index.ts' },
   { specifier: 'clerk-api-auth/redis', file: 'src/redis/index.ts' },

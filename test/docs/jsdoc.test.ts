@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
  * `@example`. Re-exported types from @clerk/backend are documented there and are exempt.
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const entries = ['src/index.ts', 'src/trpc/index.ts', 'src/graphql/index.ts', 'src/apollo/index.ts', 'src/testing/index.ts', 'src/client/index.ts', 'src/redis/index.ts', 'src/webhooks/index.ts'];
+const entries = ['src/index.ts', 'src/trpc/index.ts', 'src/graphql/index.ts', 'src/apollo/index.ts', 'src/mercurius/index.ts', 'src/pothos/index.ts', 'src/testing/index.ts', 'src/client/index.ts', 'src/redis/index.ts', 'src/webhooks/index.ts'];
 
 const program = ts.createProgram(
   entries.map((e) => root + e),
