@@ -40,6 +40,7 @@ export interface Case {
 }
 
 const EXPIRED_CHALLENGE = 'Bearer error="invalid_token", error_description="token-expired"';
+const MISMATCH_CHALLENGE = 'Bearer error="invalid_token", error_description="token-type-mismatch"';
 
 // ── tRPC over raw HTTP ───────────────────────────────────────────────────────────────────────────
 
@@ -206,12 +207,13 @@ export const CASES: Case[] = [
       expect(answer.status).toBe(401);
       expect(trpcCode(answer.body)).toBe('UNAUTHORIZED');
       expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(answer.headers.get('www-authenticate')).toBe(MISMATCH_CHALLENGE);
       expect(JSON.stringify(answer.body)).toContain('token-type-mismatch');
     },
     async graphql(ctx) {
       const answer = await gql(ctx, '{ notes { id } }', await ctx.issuer.m2mToken({ machineId: 'mch_conformance' }));
       expect(answer.status).toBe(401);
-      expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(answer.headers.get('www-authenticate')).toBe(MISMATCH_CHALLENGE);
       expect(answer.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'token-type-mismatch' });
     },
   },

@@ -60,7 +60,7 @@ describe.each(SERVERS)('$name', (server) => {
 
   beforeAll(async () => {
     // Configured through its env only: the public issuer env plus the secret key and the stand-in's URL.
-    running = await server.start(envFor(issuer, { ...issuer.env(api) }));
+    running = await server.start({ ...envFor(issuer), ...issuer.env(api) });
     const recording: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
       const what = `${init?.method ?? 'GET'} ${typeof input === 'string' ? input : input instanceof URL ? input.href : input.url}`;
