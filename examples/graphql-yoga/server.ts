@@ -5,6 +5,7 @@
  *   npm run example:graphql            # PORT (default 4002), CLERK_SECRET_KEY and/or CLERK_JWT_KEY, ...
  */
 import { pathToFileURL } from 'node:url';
+import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -44,15 +45,30 @@ function useAccessLogUser(): Plugin<ClerkGraphQLContext> {
   };
 }
 
+/** What differs between the Yoga reference servers (SDL here, code-first Pothos in examples/pothos). */
+export interface YogaNotesServerKind {
+  /** The server's name in logs. */
+  name: string;
+  /** The port when neither `options.port` nor `PORT` says. */
+  defaultPort: number;
+  /** The notes schema over a store. */
+  schema: (store: NotesStore) => GraphQLSchema;
+}
+
 /** Starts the GraphQL reference server. */
-export async function startGraphQLServer(options: GraphQLServerOptions = {}): Promise<GraphQLServer> {
+export function startGraphQLServer(options: GraphQLServerOptions = {}): Promise<GraphQLServer> {
+  return startYogaNotesServer({ name: 'graphql', defaultPort: 4002, schema: createNotesSchema }, options);
+}
+
+/** Starts a Yoga reference server (HTTP, SSE and graphql-ws on `/graphql`) for a notes schema. */
+export async function startYogaNotesServer(kind: YogaNotesServerKind, options: GraphQLServerOptions = {}): Promise<GraphQLServer> {
   const env = options.env ?? process.env;
-  const port = options.port ?? (env.PORT ? Number(env.PORT) : 4002);
-  const clerk = await loadClerk(env, 'graphql');
+  const port = options.port ?? (env.PORT ? Number(env.PORT) : kind.defaultPort);
+  const clerk = await loadClerk(env, kind.name);
   const store = new NotesStore();
   const parties = clerk.clerkAuth.config.authorizedParties;
   const yoga = createYoga({
-    schema: createNotesSchema(store),
+    schema: kind.schema(store),
     graphqlEndpoint: '/graphql',
     plugins: [useClerk(clerk.clerkAuth), useAccessLogUser()],
     // Bearer tokens need no cookies; cookie sessions are same-origin only (the core refuses them cross-site).
@@ -63,7 +79,7 @@ export async function startGraphQLServer(options: GraphQLServerOptions = {}): Pr
   });
 
   type Enveloped = ReturnType<typeof yoga.getEnveloped>;
-  const served = await serve((request) => yoga.fetch(request), { port, name: 'graphql', ...(options.log && { log: options.log }) });
+  const served = await serve((request) => yoga.fetch(request), { port, name: kind.name, ...(options.log && { log: options.log }) });
   const wss = new WebSocketServer({ server: served.server, path: yoga.graphqlEndpoint });
   const ws = useServer(
     {
@@ -105,16 +121,17 @@ export async function startGraphQLServer(options: GraphQLServerOptions = {}): Pr
   };
 }
 
-async function main(): Promise<void> {
+/** Runs a reference server from the command line: starts it, says where, and stops it on SIGINT / SIGTERM. */
+export async function runYogaNotesServer(name: string, start: () => Promise<GraphQLServer>): Promise<void> {
   let server: GraphQLServer;
   try {
-    server = await startGraphQLServer();
+    server = await start();
   } catch (error) {
     // Configuration problems (missing or malformed keys) end here with the message naming the fix.
-    console.error(`graphql: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`${name}: cannot start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
-  console.log(`graphql: listening on ${server.url} (HTTP, SSE and graphql-ws)`);
+  console.log(`${name}: listening on ${server.url} (HTTP, SSE and graphql-ws)`);
   const stop = (): void => {
     void server.close().then(() => process.exit(0));
   };
@@ -122,4 +139,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) void main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) void runYogaNotesServer('graphql', () => startGraphQLServer());

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextWillSendResponse } from '@apollo/server';
-import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 import { ClerkAuthConfigError, isClerkAuth, type ClerkAuth } from '../core/internal.js';
 import { dedupeDenialErrors, deniedField, exposeClerkErrors, rejectionError } from '../graphql/errors.js';
-import { clerkStateOf, decideOperation, type Decided } from '../graphql/execution.js';
+import { clerkStateOf, decideOperation, fragmentsOf, type Decided } from '../graphql/execution.js';
 import { httpOfExtensions } from '../graphql/http-result.js';
 import type { Plan } from '../graphql/plan.js';
 import { compileRules } from '../graphql/rules.js';
@@ -221,20 +221,6 @@ function tidyResponse(requestContext: GraphQLRequestContextWillSendResponse<Base
   body.singleResult = { ...body.singleResult, errors };
 }
 
-const fragmentCache = new WeakMap<DocumentNode, Record<string, FragmentDefinitionNode>>();
-
-/** The fragment definitions of a document, by name (cached: Apollo reuses parsed documents). */
-function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
-  let fragments = fragmentCache.get(document);
-  if (fragments === undefined) {
-    fragments = Object.create(null) as Record<string, FragmentDefinitionNode>;
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-    }
-    fragmentCache.set(document, fragments);
-  }
-  return fragments;
-}
 
 /**
  * `extensions.http` as Apollo Server honours it: headers in a `Map`. (Typed loosely: other libraries

@@ -1,4 +1,4 @@
-import { versionInfo, type FragmentDefinitionNode, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
+import { Kind, versionInfo, type DocumentNode, type FragmentDefinitionNode, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
 import {
   ClerkApiUnavailableError,
   expiryOf,
@@ -157,4 +157,19 @@ export class PerExecution<T> {
       if (shared !== undefined) shared.value = value;
     }
   }
+}
+
+const fragmentCache = new WeakMap<DocumentNode, Record<string, FragmentDefinitionNode>>();
+
+/** The fragment definitions of a document, by name (cached: servers reuse parsed documents). @internal */
+export function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
+  let fragments = fragmentCache.get(document);
+  if (fragments === undefined) {
+    fragments = Object.create(null) as Record<string, FragmentDefinitionNode>;
+    for (const definition of document.definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+    }
+    fragmentCache.set(document, fragments);
+  }
+  return fragments;
 }

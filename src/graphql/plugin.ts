@@ -1,4 +1,4 @@
-import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import {
   ClerkAuthConfigError,
   resolveClerkAuth,
@@ -13,7 +13,7 @@ import {
 import { contextFields, requestAuthOf, stateOf, type ClerkGraphQLContext, type ClerkState } from './context.js';
 import { dedupeDenialErrors, expiredError, exposeClerkErrors, rejectionErrors } from './errors.js';
 import type { ClerkEnvelopPlugin, EnvelopExecuteHookResult, EnvelopSubscribeHookResult } from './envelop-plugin.js';
-import { decideOperation, type Decided } from './execution.js';
+import { decideOperation, fragmentsOf, type Decided } from './execution.js';
 import { guardedTwin } from './guard.js';
 import { answersOverHttp, withoutHttp } from './http-extension.js';
 import { compileRules } from './rules.js';
@@ -256,17 +256,3 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
 }
 
-const fragmentCache = new WeakMap<DocumentNode, Record<string, FragmentDefinitionNode>>();
-
-/** The fragment definitions of a document, by name (cached: Yoga reuses parsed documents). */
-function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
-  let fragments = fragmentCache.get(document);
-  if (fragments === undefined) {
-    fragments = Object.create(null) as Record<string, FragmentDefinitionNode>;
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-    }
-    fragmentCache.set(document, fragments);
-  }
-  return fragments;
-}
