@@ -2,6 +2,7 @@ import { verifyWebhook, type WebhookEvent, type WebhookEventType } from '@clerk/
 import { ClerkAuthConfigError, createMemoryStore, runOnce, StoreSeal, validateStore, type ClerkAuthStore } from '../core/internal.js';
 import { fastifyHandler, fastifyPlugin, type FastifyWebhookPlugin, type FastifyWebhookReply, type FastifyWebhookRequest } from './fastify.js';
 import { nodeHandler, type NodeWebhookRequest, type NodeWebhookResponse } from './node.js';
+import { concatBytes } from './bytes.js';
 
 /**
  * The Clerk webhook event of type `T`, typed by `@clerk/backend/webhooks` (`data` is a `UserJSON`
@@ -202,13 +203,7 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array 
   } catch {
     return 'unreadable';
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks, size);
 }
 
 const answer = (status: number, body: WebhookAnswer['body'], headers: Record<string, string> = {}): WebhookAnswer => ({

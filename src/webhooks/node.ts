@@ -1,4 +1,5 @@
 import type { ClerkWebhooks, WebhookAnswer } from './clerk-webhooks.js';
+import { concatBytes } from './bytes.js';
 
 /**
  * The part of an Express or `node:http` request the webhook handler reads: method, headers, and the
@@ -49,13 +50,7 @@ async function readBody(req: NodeWebhookRequest, limit: number): Promise<Uint8Ar
   } catch {
     return 'unreadable';
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks, size);
 }
 
 function send(res: NodeWebhookResponse, answer: WebhookAnswer): void {
