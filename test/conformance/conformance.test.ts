@@ -74,9 +74,10 @@ describe.each(SERVERS)('$name', (server) => {
 
   for (const testCase of ALL_CASES) {
     const body = bodyOf(testCase, server);
+    // A case the server has no feature for (e.g. subscriptions on Apollo or Lambda) registers no test:
+    // it stands in the table as n/a, and the table test below checks that every other cell passed.
     if (body === undefined) {
       cells.set(testCase.name, 'n/a');
-      it.skip(`${testCase.name} (n/a)`, () => {});
       continue;
     }
     cells.set(testCase.name, 'not run');

@@ -19,6 +19,7 @@ interface Running {
 
 const servers: Array<{ name: string; start: (options: { port: number; env: NodeJS.ProcessEnv; log: (line: string) => void }) => Promise<Running>; ws: boolean; skip: boolean }> = [
   // Apollo Server supports graphql 16 only (its peer range).
+  // Apollo is skipped on the graphql 17 run (its peer range is graphql ^16.11) and has no WebSocket transport (ws: false).
   { name: 'apollo', start: startApolloServer, ws: false, skip: versionInfo.major !== 16 },
   { name: 'graphql-http', start: startGraphQLHttpServer, ws: true, skip: false },
 ];
