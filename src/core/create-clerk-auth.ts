@@ -140,9 +140,9 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
 const settlers = new WeakMap<ClerkAuth, (input: AuthenticateInput, options?: AuthenticateOptions) => AuthenticateResult | Promise<AuthenticateResult>>();
 
 /**
- * `clerkAuth.authenticate(input, options)`, but settled without a promise when nothing has to be
- * verified: no credential, a malformed one, or a token verified before and still cached (the common
- * case). Integrations use it to skip a tick on the hot path. (With a publishable key, calls made in
+ * `clerkAuth.authenticate(input, options)`, but settled without a promise when nothing asynchronous
+ * is needed: no credential, a malformed one, a token verified before and still cached (the common
+ * case), or, on Node, a JWT whose key is at hand (verified synchronously). Integrations use it to skip a tick on the hot path. (With a publishable key, calls made in
  * the instant after creation, before the cookie names are known, return a promise.) A `ClerkAuth`
  * not made by `createClerkAuth` is simply asked through `authenticate`.
  *

@@ -4,7 +4,7 @@ import { signedOutFor } from './accepted-auth.js';
 import { sessionAuthObject } from './auth-object.js';
 import { ConcurrencyLimiter } from './concurrency.js';
 import { isToken68 } from './credentials.js';
-import type { KeyResolver } from './jwks.js';
+import type { KeyLookup, KeyResolver } from './jwks.js';
 import { checkClaims, checkHeader, decodeJwt, validUntil, verifySignature, type ClaimChecks, type DecodedJwt } from './jwt.js';
 import { oauthAudienceMatches, opaqueVerificationKey, verifyOpaqueToken, type MachineVerificationResult, type OpaqueVerification } from './machine-verification.js';
 import { createMemoryStore } from './memory-store.js';
@@ -137,7 +137,9 @@ export class TokenVerifier {
 
   /**
    * A token verified before and still cached settles at once, without a promise (nearly every
-   * request: clients resend one token for its whole life); any other is verified asynchronously.
+   * request: clients resend one token for its whole life); so does a JWT whose key is at hand where
+   * the runtime verifies synchronously (Node). Anything else (an opaque token, a key still to fetch,
+   * WebCrypto) is verified asynchronously.
    */
   verify(token: string, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
     const hit = this.cache?.get(token, Date.now());
@@ -157,28 +159,43 @@ export class TokenVerifier {
     return this.verifyFresh(token, classified, acceptsToken);
   }
 
-  private async verifyFresh(token: string, classified: Exclude<Classified, { invalid: SignedOutReason }>, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
+  private verifyFresh(token: string, classified: Exclude<Classified, { invalid: SignedOutReason }>, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
+    const failed = (): AuthenticateResult => signedOut(SignedOutReason.TokenInvalid, acceptsToken, undefined, classified.kind);
     try {
-      if (classified.decoded === null) return await this.verifyOpaque(token, classified.kind as MachineTokenType, acceptsToken);
-      if (classified.kind === 'session_token') return await this.verifySession(token, classified.decoded, acceptsToken);
-      return await this.verifyMachineJwt(token, classified.kind, classified.decoded, acceptsToken);
+      const result =
+        classified.decoded === null
+          ? this.verifyOpaque(token, classified.kind as MachineTokenType, acceptsToken)
+          : classified.kind === 'session_token'
+            ? this.verifySession(token, classified.decoded, acceptsToken)
+            : this.verifyMachineJwt(token, classified.kind, classified.decoded, acceptsToken);
+      return result instanceof Promise ? result.catch(failed) : result;
     } catch {
-      return signedOut(SignedOutReason.TokenInvalid, acceptsToken, undefined, classified.kind);
+      return failed();
     }
   }
 
-  /** Key, header, signature, then claims: the order `@clerk/backend` checks them in. */
-  private async verifyJwt(decoded: DecodedJwt, checks: ClaimChecks, headerTypes?: readonly string[]): Promise<Verified> {
+  /**
+   * Key, header, signature, then claims: the order `@clerk/backend` checks them in. Settles at once
+   * when the key is at hand and the runtime verifies synchronously (`node:crypto`): a cold session
+   * token costs no promise at all on Node.
+   */
+  private verifyJwt(decoded: DecodedJwt, checks: ClaimChecks, headerTypes?: readonly string[]): Verified | Promise<Verified> {
     const kid = decoded.header.kid;
-    const found = await this.keys.resolve(typeof kid === 'string' ? kid : undefined);
+    const found = this.keys.resolve(typeof kid === 'string' ? kid : undefined);
+    return found instanceof Promise ? found.then((lookup) => this.checkJwt(decoded, lookup, checks, headerTypes)) : this.checkJwt(decoded, found, checks, headerTypes);
+  }
+
+  private checkJwt(decoded: DecodedJwt, found: KeyLookup, checks: ClaimChecks, headerTypes: readonly string[] | undefined): Verified | Promise<Verified> {
     if ('failure' in found) return { reason: found.failure };
     const headerProblem = checkHeader(decoded.header, headerTypes);
     if (headerProblem) return { reason: headerProblem };
-    const signatureProblem = await verifySignature(decoded, found.key);
-    if (signatureProblem) return { reason: signatureProblem };
-    const claimProblem = checkClaims(decoded.payload, checks);
-    if (claimProblem) return { reason: claimProblem };
-    return { payload: decoded.payload };
+    const signatureProblem = verifySignature(decoded, found.key);
+    const claims = (problem: SignedOutReason | undefined): Verified => {
+      if (problem) return { reason: problem };
+      const claimProblem = checkClaims(decoded.payload, checks);
+      return claimProblem ? { reason: claimProblem } : { payload: decoded.payload };
+    };
+    return signatureProblem instanceof Promise ? signatureProblem.then(claims) : claims(signatureProblem);
   }
 
   private remember(token: string, auth: AuthenticateResult['auth'], kind: TokenKind, payload: Record<string, unknown>): AuthenticateResult {
@@ -188,8 +205,12 @@ export class TokenVerifier {
     return result;
   }
 
-  private async verifySession(token: string, decoded: DecodedJwt, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
-    const verified = await this.verifyJwt(decoded, this.sessionChecks);
+  private verifySession(token: string, decoded: DecodedJwt, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
+    const verified = this.verifyJwt(decoded, this.sessionChecks);
+    return verified instanceof Promise ? verified.then((v) => this.sessionResult(token, v, acceptsToken)) : this.sessionResult(token, verified, acceptsToken);
+  }
+
+  private sessionResult(token: string, verified: Verified, acceptsToken: AcceptsToken): AuthenticateResult {
     if ('reason' in verified) return signedOut(verified.reason, acceptsToken);
     const claims = verified.payload;
     if (claims.sts === 'pending') return signedOut(SignedOutReason.SessionPending, acceptsToken, 'pending');
@@ -197,10 +218,14 @@ export class TokenVerifier {
     return this.remember(token, auth, 'session_token', claims);
   }
 
-  private async verifyMachineJwt(token: string, kind: TokenKind, decoded: DecodedJwt, acceptsToken: AcceptsToken): Promise<AuthenticateResult> {
+  private verifyMachineJwt(token: string, kind: TokenKind, decoded: DecodedJwt, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
     if (kind === 'm2m_token' && decoded.header.cat !== undefined && decoded.header.cat !== CAT_M2M) return signedOut(SignedOutReason.TokenInvalid, acceptsToken, undefined, kind);
     const checks: ClaimChecks = { clockSkewInMs: this.options.clockSkewInMs, audience: kind === 'm2m_token' ? this.options.audience : undefined };
-    const verified = await this.verifyJwt(decoded, checks, kind === 'oauth_token' ? OAUTH_JWT_TYPES : undefined);
+    const verified = this.verifyJwt(decoded, checks, kind === 'oauth_token' ? OAUTH_JWT_TYPES : undefined);
+    return verified instanceof Promise ? verified.then((v) => this.machineJwtResult(token, kind, v, acceptsToken)) : this.machineJwtResult(token, kind, verified, acceptsToken);
+  }
+
+  private machineJwtResult(token: string, kind: TokenKind, verified: Verified, acceptsToken: AcceptsToken): AuthenticateResult {
     if ('reason' in verified) return signedOut(verified.reason, acceptsToken, undefined, kind);
     const p = verified.payload;
     if (kind === 'oauth_token' && !oauthAudienceMatches(p.aud, this.options.audience)) return signedOut(SignedOutReason.TokenVerificationFailed, acceptsToken, undefined, kind);

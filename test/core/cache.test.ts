@@ -136,14 +136,17 @@ describe('expiresAt', () => {
 });
 
 describe('authenticateSettled (the integrations’ synchronous hot path)', () => {
-  it('answers without a promise exactly what authenticate resolves to, only when nothing has to be verified', async () => {
+  it('answers without a promise exactly what authenticate resolves to, whenever nothing asynchronous is needed', async () => {
     const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
     const token = await issuer.sessionToken({ userId: 'user_now' });
-    expect(authenticateNow(clerkAuth, `Bearer ${token}`)).toBeUndefined(); // never verified: must run
-    const verified = await clerkAuth.authenticate(token);
+    // On Node a JWT whose key is at hand is verified synchronously (node:crypto), the first time too.
+    const first = authenticateNow(clerkAuth, `Bearer ${token}`);
+    expect(first?.reason).toBeNull();
+    expect(first?.auth.tokenType === 'session_token' && first.auth.userId).toBe('user_now');
+    // Then the cache answers with the very same frozen result, through authenticate as well.
+    expect(await clerkAuth.authenticate(token)).toBe(first);
     const now = authenticateNow(clerkAuth, new Request('http://api.test/', { headers: { authorization: `Bearer ${token}` } }));
-    expect(now).toBe(verified);
-    expect(now).not.toBeInstanceOf(Promise);
+    expect(now).toBe(first);
     // No credential or a malformed one settles at once, with the same reason authenticate gives.
     const missing = authenticateNow(clerkAuth, null);
     expect(missing?.reason).toBe('token-missing');
@@ -154,24 +157,41 @@ describe('authenticateSettled (the integrations’ synchronous hot path)', () =>
     expect((await clerkAuth.authenticate(malformed)).reason).toBe('malformed-authorization-header');
   });
 
-  it('honours acceptsToken and the entry’s expiry, and never answers for a disabled cache or a foreign ClerkAuth', async () => {
+  it('returns a promise when an answer needs the network: an opaque token, or a key not fetched yet', async () => {
+    // Port 9 on loopback refuses at once: the answers are "unavailable", but they had to be asked for.
+    const remote = createClerkAuth({ env: {}, secretKey: issuer.secretKey, apiUrl: 'http://127.0.0.1:9' });
+    const opaque = authenticateSettled(remote, 'ak_settled_test_token', { acceptsToken: 'any' });
+    expect(opaque).toBeInstanceOf(Promise);
+    expect((await opaque).reason).toBe('clerk-api-unavailable');
+    const jwt = authenticateSettled(remote, await issuer.sessionToken());
+    expect(jwt).toBeInstanceOf(Promise);
+    expect((await jwt).reason).toBe('clerk-api-unavailable');
+  });
+
+  it('honours acceptsToken and the entry’s expiry; without a cache every call verifies again; a foreign ClerkAuth is asked through its authenticate', async () => {
     const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, clockSkewInMs: 0 });
     const m2m = await issuer.m2mToken({ machineId: 'mch_now' });
-    await clerkAuth.authenticate(m2m, { acceptsToken: 'any' });
-    expect(authenticateNow(clerkAuth, m2m, { acceptsToken: 'any' })?.reason).toBeNull();
+    const accepted = await clerkAuth.authenticate(m2m, { acceptsToken: 'any' });
+    expect(authenticateNow(clerkAuth, m2m, { acceptsToken: 'any' })).toBe(accepted);
     expect(authenticateNow(clerkAuth, m2m)?.reason).toBe('token-type-mismatch');
 
     const shortLived = await issuer.sessionToken({ expiresInSeconds: 1 });
-    expect((await clerkAuth.authenticate(shortLived)).reason).toBeNull();
-    expect(authenticateNow(clerkAuth, shortLived)?.reason).toBeNull();
+    const fresh = await clerkAuth.authenticate(shortLived);
+    expect(fresh.reason).toBeNull();
+    expect(authenticateNow(clerkAuth, shortLived)).toBe(fresh);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(authenticateNow(clerkAuth, shortLived)).toBeUndefined();
+    // The entry is gone with the token's life: verified anew, and refused.
+    expect(authenticateNow(clerkAuth, shortLived)?.reason).toBe('token-expired');
     expect((await clerkAuth.authenticate(shortLived)).reason).toBe('token-expired');
 
     const uncached = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, cache: false });
     const token = await issuer.sessionToken();
-    expect((await uncached.authenticate(token)).reason).toBeNull();
-    expect(authenticateNow(uncached, token)).toBeUndefined();
+    const once = await uncached.authenticate(token);
+    expect(once.reason).toBeNull();
+    // No cache: every call verifies again, so no two answers are the same object.
+    const again = authenticateNow(uncached, token);
+    expect(again?.reason).toBeNull();
+    expect(again).not.toBe(once);
     const foreign = { ...clerkAuth };
     expect(authenticateNow(foreign, null)).toBeUndefined();
     expect((await authenticateSettled(foreign, null)).reason).toBe('token-missing'); // asked through its authenticate
