@@ -123,8 +123,14 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
   const clerkAuth: ClerkAuth = {
     clerk,
     config,
-    async authenticate(input, callOptions) {
-      return settle(input, callOptions);
+    authenticate(input, callOptions) {
+      // Not `async`: a settled answer becomes one resolved promise, a pending one is handed on as is.
+      try {
+        const settled = settle(input, callOptions);
+        return settled instanceof Promise ? settled : Promise.resolve(settled);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     check(result, requirement) {
       return checkRequirement(result, requirement, resolved.appRoleClaim);

@@ -224,15 +224,19 @@ function hostOf(url: string): string | undefined {
  */
 function nodeHeaders(req: NodeLikeRequest): HeaderView {
   if (!Array.isArray(req.rawHeaders)) return plainHeaders(req);
-  const headers = req.headers ?? {};
   return {
     authorization: nodeAuthorization(req.rawHeaders),
-    cookie: () => ({
-      cookie: single(headers.cookie, '; '),
-      origin: single(headers.origin),
-      host: single(headers.host),
-      secFetchSite: single(headers['sec-fetch-site']),
-    }),
+    // `headers` is a getter that builds an object of every header on first access: only the
+    // cookie path pays for it.
+    cookie: () => {
+      const headers = req.headers ?? {};
+      return {
+        cookie: single(headers.cookie, '; '),
+        origin: single(headers.origin),
+        host: single(headers.host),
+        secFetchSite: single(headers['sec-fetch-site']),
+      };
+    },
   };
 }
 

@@ -26,10 +26,10 @@ export interface RsaVerifier {
   verify(jwk: JsonWebKey, hash: RsaHash, signature: Uint8Array, data: Uint8Array): boolean | undefined | Promise<boolean | undefined>;
 }
 
-/** The parts of `node:crypto` used here. */
-interface NodeCrypto {
-  createPublicKey(key: { key: JsonWebKey; format: 'jwk' }): object;
-  verify(algorithm: string, data: Uint8Array, key: object, signature: Uint8Array): boolean;
+/** The parts of `node:crypto` used here. @internal */
+export interface NodeCrypto<Key = unknown> {
+  createPublicKey(key: { key: { kty: string; n: string; e: string }; format: 'jwk' }): Key;
+  verify(algorithm: string, data: Uint8Array, key: Key, signature: Uint8Array): boolean;
 }
 
 const NODE_HASH: Record<RsaHash, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
@@ -58,14 +58,14 @@ function nodeCrypto(): NodeCrypto | undefined {
  *
  * @internal
  */
-export function nodeRsaVerifier(crypto: NodeCrypto): RsaVerifier {
-  const keys = new WeakMap<JsonWebKey, object | null>();
-  const keyOf = (jwk: JsonWebKey): object | null => {
+export function nodeRsaVerifier<Key>(crypto: NodeCrypto<Key>): RsaVerifier {
+  const keys = new WeakMap<JsonWebKey, { key: Key } | null>();
+  const keyOf = (jwk: JsonWebKey): { key: Key } | null => {
     let key = keys.get(jwk);
     if (key === undefined) {
       try {
         const { kty, n, e } = jwk;
-        key = kty === 'RSA' && typeof n === 'string' && typeof e === 'string' ? crypto.createPublicKey({ key: { kty, n, e }, format: 'jwk' }) : null;
+        key = kty === 'RSA' && typeof n === 'string' && typeof e === 'string' ? { key: crypto.createPublicKey({ key: { kty, n, e }, format: 'jwk' }) } : null;
       } catch {
         key = null;
       }
@@ -79,7 +79,7 @@ export function nodeRsaVerifier(crypto: NodeCrypto): RsaVerifier {
       const key = keyOf(jwk);
       if (key === null) return undefined;
       try {
-        return crypto.verify(NODE_HASH[hash], data, key, signature);
+        return crypto.verify(NODE_HASH[hash], data, key.key, signature);
       } catch {
         return undefined;
       }
