@@ -27,7 +27,9 @@
  * behind shows it in its latency. The burst, which is closed-loop by nature, uses autocannon.
  *
  * The server reports its event loop (`GET /__stats`): the longest stall (monitorEventLoopDelay at
- * 1 ms resolution, minus that 1 ms) and its utilization, reset between phases.
+ * 1 ms resolution, minus that 1 ms) and its utilization, reset between phases; and, as the floor,
+ * its longest stall idle for one round's length (on a shared machine, other processes taking the
+ * server's CPU show up as stalls too).
  *
  *   npx tsx bench/churn.ts   (TSX_TSCONFIG_PATH=bench/tsconfig.json, after `npx tsdown`;
  *                             CHURN_USERS, CHURN_SECONDS, CHURN_ROUNDS, CHURN_BURST, CHURN_CALL_EVERY, CHURN_WARMUP; BENCH_VERBOSE=1)
@@ -50,6 +52,8 @@ export interface ChurnRow {
   p99Ms: number;
   /** Longest event-loop stall in the server during the phase. */
   maxStallMs: number;
+  /** Longest stall of the same server idle for one round's length (the machine's floor). */
+  idleStallMs: number;
   /** Share of the time the server's event loop was busy. */
   loopUtilization: number;
   /** Socket errors plus non-2xx answers (must be 0). */
@@ -276,6 +280,7 @@ export async function benchChurn(): Promise<ChurnBench> {
     const port = (variant: Variant) => (servers.get(variant) as Server).port;
     const agent = (variant: Variant) => agents.get(variant) as Agent;
 
+    const idle = new Map<Variant, number>();
     // Warm-up: every user's current token, once (not measured).
     for (const variant of VARIANTS) {
       await check(agent(variant), port(variant), checkToken, 'user_check');
@@ -283,7 +288,11 @@ export async function benchChurn(): Promise<ChurnBench> {
       // Then the steady load's code paths (here and in the server) at the offered rate, tokens already seen.
       const rehearsal = await replay(agent(variant), port(variant), warmArrivals, 0);
       if (errors + rehearsal.errors > 0) throw new Error(`${variant}: ${errors + rehearsal.errors} warm-up requests failed`);
+      // The floor: the longest stall with no load at all (GC, timers, and on a shared machine other
+      // processes taking the server's CPU), over one round's length.
       await loopStats(agent(variant), port(variant)); // reset
+      await new Promise((resolve) => setTimeout(resolve, roundLength * 1000));
+      idle.set(variant, (await loopStats(agent(variant), port(variant))).maxStallMs);
     }
 
     // Steady: interleaved rounds, each variant on its own clock over the same schedule.
@@ -314,6 +323,7 @@ export async function benchChurn(): Promise<ChurnBench> {
         p50Ms: all.percentile(50) / 1000,
         p99Ms: all.percentile(99) / 1000,
         maxStallMs: Math.max(...of(variant).map((s) => s.loop.maxStallMs)),
+        idleStallMs: idle.get(variant) ?? Number.NaN,
         loopUtilization: median(of(variant).map((s) => s.loop.utilization)),
         errors: of(variant).reduce((sum, s) => sum + s.outcome.errors, 0),
         firstSeen: firstSeenSteady,
@@ -340,6 +350,7 @@ export async function benchChurn(): Promise<ChurnBench> {
         p50Ms: b(variant).p50Ms,
         p99Ms: b(variant).p99Ms,
         maxStallMs: b(variant).loop.maxStallMs,
+        idleStallMs: idle.get(variant) ?? Number.NaN,
         loopUtilization: b(variant).loop.utilization,
         errors: b(variant).errors,
         firstSeen: b(variant).firstSeen,
@@ -375,6 +386,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       p50Ms: Number(row.p50Ms.toFixed(2)),
       p99Ms: Number(row.p99Ms.toFixed(2)),
       maxStallMs: Number(row.maxStallMs.toFixed(1)),
+      idleStallMs: Number(row.idleStallMs.toFixed(1)),
       loopUtilization: Number(row.loopUtilization.toFixed(2)),
       reqPerSecVsClerk: `${row.reqPerSecVsClerk.toFixed(2)}×`,
       p99VsClerk: `${row.p99VsClerk.toFixed(2)}×`,

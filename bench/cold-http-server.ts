@@ -5,7 +5,8 @@
  * - `main`: `crypto.verify('sha256', data, keyObject, signature)`, synchronous, on the main thread;
  * - `pool`: `crypto.verify('sha256', data, keyObject, signature, callback)`, on libuv's thread pool;
  * - `webcrypto`: `crypto.subtle.verify` with a CryptoKey imported once (also off the main thread).
- * The KeyObject / CryptoKey is created once from the JWK in BENCH_JWK. Prints `listening <port>`.
+ * The KeyObject / CryptoKey is created once from the JWK in BENCH_JWK. `GET /__cpu` answers the process's
+ * CPU time so far (all threads). Prints `listening <port>`.
  */
 import { createPublicKey, verify, webcrypto, type JsonWebKey as NodeJwk } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
@@ -46,6 +47,12 @@ function answer(res: ServerResponse, userId: string | null): void {
 }
 
 const server = createServer((req, res) => {
+  if (req.url === '/__cpu') {
+    // CPU time of the whole process (every thread, the pool's included), in µs.
+    const { user, system } = process.cpuUsage();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ cpuUs: user + system }));
+  }
   const decoded = decode(req.headers.authorization);
   if (decoded === null) return answer(res, null);
   const { data, signature, sub } = decoded;

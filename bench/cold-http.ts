@@ -10,6 +10,9 @@
  * - pinned: the server (every thread, its pool included) on the last CPU, autocannon on the others,
  *   as in bench/http.ts — a 1-vCPU container, where pool threads share the one CPU;
  * - unpinned: server and autocannon share every core (the pool can use the cores the load leaves).
+ * Each row also gives the server's CPU time per request and per second (`GET /__cpu`, every thread):
+ * on a shared machine a process with more runnable threads gets a bigger share of a contended CPU,
+ * which req/s alone would credit to the variant.
  *
  *   npx tsx bench/cold-http.ts   (TSX_TSCONFIG_PATH=bench/tsconfig.json, after `npx tsdown`;
  *                                 COLD_SECONDS, COLD_ROUNDS, COLD_WARMUP; COLD_PLACEMENTS=pinned,unpinned; BENCH_VERBOSE=1)
@@ -31,6 +34,10 @@ export interface ColdHttpRow {
   vsMain: number;
   /** p99 ÷ `main`'s, median of per-round ratios. */
   p99VsMain: number;
+  /** Server CPU time (all its threads) per answered request, µs: on a CPU of its own, ≈ 1e6 ÷ the req/s it can reach. */
+  cpuUsPerReq: number;
+  /** Server CPU time per wall-clock second (1 = one core busy): below 1 when pinned means it was waiting or another process had the CPU. */
+  serverCores: number;
 }
 
 export interface ColdHttpBench {
@@ -52,12 +59,31 @@ interface Sample {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  cpuUsPerReq: number;
+  cores: number;
+}
+
+async function cpuUs(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/__cpu`);
+  return ((await response.json()) as { cpuUs: number }).cpuUs;
 }
 
 async function load(port: number, token: string, seconds: number): Promise<Sample> {
+  const before = await cpuUs(port);
+  const start = performance.now();
   const result = await autocannon({ url: `http://127.0.0.1:${port}/whoami`, headers: { authorization: `Bearer ${token}` }, connections: 32, duration: seconds });
+  const wallMs = performance.now() - start;
+  const used = (await cpuUs(port)) - before;
   if (result['2xx'] === 0) throw new Error(`port ${port}: no successful response under load`);
-  return { reqPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+  const answered = result['2xx'] + result.non2xx;
+  return {
+    reqPerSec: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    cpuUsPerReq: used / answered,
+    cores: used / 1000 / wallMs,
+  };
 }
 
 async function check(port: number, token: string, userId: string): Promise<void> {
@@ -115,6 +141,8 @@ export async function benchColdHttp(seconds = Number(process.env.COLD_SECONDS ??
         errors: of(variant).reduce((sum, s) => sum + s.errors, 0),
         vsMain: perRound(variant, (s) => s.reqPerSec),
         p99VsMain: perRound(variant, (s) => s.p99Ms),
+        cpuUsPerReq: median(of(variant).map((s) => s.cpuUsPerReq)),
+        serverCores: median(of(variant).map((s) => s.cores)),
       });
     }
   }
@@ -125,5 +153,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const started = performance.now();
   const { rows, placements } = await benchColdHttp();
   console.log(`pinned: ${placements.pinned}; unpinned: ${placements.unpinned}. autocannon, 32 connections, ${process.env.COLD_ROUNDS ?? 4} interleaved rounds of ${process.env.COLD_SECONDS ?? 2.5} s; ${((performance.now() - started) / 1000).toFixed(0)} s.`);
-  console.table(rows.map((row) => ({ ...row, vsMain: `${row.vsMain.toFixed(2)}×`, p99VsMain: `${row.p99VsMain.toFixed(2)}×` })));
+  console.table(rows.map((row) => ({ ...row, vsMain: `${row.vsMain.toFixed(2)}×`, p99VsMain: `${row.p99VsMain.toFixed(2)}×`, cpuUsPerReq: Number(row.cpuUsPerReq.toFixed(1)), serverCores: Number(row.serverCores.toFixed(2)) })));
 }
