@@ -223,9 +223,9 @@ const typeDefs = /* GraphQL */ `
 /** `ours` answers the user the package authenticated; `clerk` the one `authenticateRequest` found; `none` a constant. */
 const resolvers = {
   Query: {
-    // `object`: every server's context type (Mercurius's too) is one; what each variant puts in it is read below.
-    whoami: (_: unknown, __: unknown, ctx: object) => {
-      const { auth, userId } = ctx as Partial<ClerkGraphQLContext> & { userId?: string | null };
+    // `object`: every server's context type (Mercurius's too) is one; graphql-http without a `context` gives none.
+    whoami: (_: unknown, __: unknown, ctx: object | undefined) => {
+      const { auth, userId } = (ctx ?? {}) as Partial<ClerkGraphQLContext> & { userId?: string | null };
       return variant === 'ours' ? (auth?.userId ?? null) : variant === 'clerk' ? (userId ?? null) : 'user_bench';
     },
     notes: () => notes,

@@ -9,7 +9,7 @@
  *
  * Before measuring, `check` asks each server once: every variant's signed-in answer holds `user_bench`
  * and equals the no-auth answer, and every clerk-api-auth server refuses a request without a token
- * (401, or for a GraphQL query the documented 200 with `UNAUTHENTICATED` errors and no data).
+ * (401, or for a GraphQL query the documented 200 with `UNAUTHENTICATED` errors and every field null).
  *
  * On Linux with two or more cores the servers run on the last core and this process (autocannon) on
  * the others (`taskset`), so the load generator does not steal the server's CPU. The variants of a
@@ -156,10 +156,17 @@ async function answer(target: Target): Promise<{ status: number; body: string }>
   return { status: response.status, body: await response.text() };
 }
 
+/** A GraphQL query answered as denied: `UNAUTHENTICATED` errors, and no field of `data` answered. */
+function deniedQuery(body: string): boolean {
+  const { data, errors } = JSON.parse(body) as { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: { code?: unknown } }> };
+  const unanswered = data === null || data === undefined || Object.values(data).every((value) => value === null);
+  return unanswered && errors !== undefined && errors.length > 0 && errors.every((error) => error.extensions?.code === 'UNAUTHENTICATED');
+}
+
 /**
  * Before any load: every variant answers the signed-in request 200 with `user_bench`, in the very body
  * the no-auth variant gives (the same protected answer), and clerk-api-auth refuses a request without
- * a token — 401, or for a GraphQL query the README's denial: 200, `UNAUTHENTICATED` errors, no data.
+ * a token — 401, or for a GraphQL query the README's denial: 200, `UNAUTHENTICATED` errors, every field null.
  */
 async function check(server: Server, ports: ReadonlyMap<Variant, number>, authorization: string): Promise<void> {
   const bodies = new Map<Variant, string>();
@@ -175,9 +182,7 @@ async function check(server: Server, ports: ReadonlyMap<Variant, number>, author
   const ours = ports.get('ours');
   if (ours === undefined) return;
   const { status, body } = await answer(server.target(ours, {}));
-  const denied =
-    !body.includes('user_bench') &&
-    (status === 401 || (server.kind === 'graphql' && status === 200 && /"code":"UNAUTHENTICATED"/.test(body) && /"data":null/.test(body)));
+  const denied = !body.includes('user_bench') && (status === 401 || (server.kind === 'graphql' && status === 200 && deniedQuery(body)));
   if (!denied) throw new Error(`${server.name}/ours: a request without a token answered ${status} ${body.slice(0, 200)}; expected a denial`);
 }
 
