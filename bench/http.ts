@@ -17,7 +17,7 @@
  * of the machine hits every variant alike. The issue-16 servers run `rounds` × `seconds` (default
  * 4 × 2.5 s); the no-auth vs clerk-api-auth servers (Express, Fastify, Lambda, Next.js pages, Apollo,
  * graphql-http, Mercurius, Pothos) the same number of rounds of 0.6 × `seconds` (1.5 s), which keeps
- * the whole section near six minutes on a 2-core machine.
+ * the whole section near six and a half minutes on a 2-core machine (about 100 s of it starting servers).
  *
  *   npx tsx bench/http.ts   (part of `npm run bench`; BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP (s, default 2;
  *                           0.6 × for the short servers); BENCH_HTTP=node,trpc-fastify,... picks servers by
