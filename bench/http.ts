@@ -1,16 +1,27 @@
 /**
- * Protected queries over loopback HTTP (autocannon), each server in its own process: a bare node:http
- * handler (the reference point of issue 6), tRPC (standalone adapter) and GraphQL Yoga, each with no
- * auth vs clerk-api-auth vs `authenticateRequest` per request (Clerk's documented way). Every request
- * carries the same valid session token, as a browser does for the token's 60 s life.
+ * Protected requests over loopback HTTP (autocannon), each server in its own process (bench/http-server.ts
+ * builds them): every server the package supports, each with no auth vs clerk-api-auth on the same
+ * server, answering the same protected body. The servers of issue 16 — a bare node:http handler (the
+ * reference point of issue 6), tRPC standalone, tRPC's fetch adapter on node:http, GraphQL Yoga with
+ * `{ whoami notes { id text } }` and with `{ whoami }` — also run `authenticateRequest` per request
+ * (Clerk's documented way). Every request carries the same valid session token, as a browser does for
+ * the token's 60 s life.
+ *
+ * Before measuring, `check` asks each server once: every variant's signed-in answer holds `user_bench`
+ * and equals the no-auth answer, and every clerk-api-auth server refuses a request without a token
+ * (401, or for a GraphQL query the documented 200 with `UNAUTHENTICATED` errors and every field null).
  *
  * On Linux with two or more cores the servers run on the last core and this process (autocannon) on
- * the others (`taskset`), so the load generator does not steal the server's CPU. The three variants
- * of a server are measured in interleaved rounds; ratios are medians of per-round ratios, so a slow
- * patch of the machine hits every variant alike.
+ * the others (`taskset`), so the load generator does not steal the server's CPU. The variants of a
+ * server are measured in interleaved rounds; ratios are medians of per-round ratios, so a slow patch
+ * of the machine hits every variant alike. The issue-16 servers run `rounds` × `seconds` (default
+ * 4 × 2.5 s); the no-auth vs clerk-api-auth servers (Express, Fastify, Lambda, Next.js pages, Apollo,
+ * graphql-http, Mercurius, Pothos) the same number of rounds of 0.6 × `seconds` (1.5 s), which keeps
+ * the whole section near six and a half minutes on a 2-core machine (about 100 s of it starting servers).
  *
- *   npx tsx bench/http.ts   (part of `npm run bench`; BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP; BENCH_HTTP=node,trpc,graphql
- *                           picks servers, BENCH_VERBOSE=1 prints every round)
+ *   npx tsx bench/http.ts   (part of `npm run bench`; BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP (s, default 2;
+ *                           0.6 × for the short servers); BENCH_HTTP=node,trpc-fastify,... picks servers by
+ *                           name; BENCH_VERBOSE=1 prints every round)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,14 +32,18 @@ import { createTestIssuer } from 'clerk-api-auth/testing';
 import { median } from './median.js';
 
 export interface HttpRow {
+  /** The server's name (`BENCH_HTTP`, bench/http-server.ts). */
   server: string;
+  /** What it is, for a table. */
+  label: string;
   variant: string;
   reqPerSec: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
   vsNoAuth: number;
-  vsAuthenticateRequest: number;
+  /** Only on servers that also run `authenticateRequest` per request. */
+  vsAuthenticateRequest?: number;
 }
 
 export interface HttpBench {
@@ -38,11 +53,58 @@ export interface HttpBench {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const FRAMEWORKS = ['node', 'trpc', 'graphql'] as const;
-const VARIANTS = ['none', 'ours', 'clerk'] as const;
 const LABELS = { none: 'no auth', ours: 'clerk-api-auth', clerk: 'authenticateRequest per request' } as const;
-type Framework = (typeof FRAMEWORKS)[number];
-type Variant = (typeof VARIANTS)[number];
+type Variant = keyof typeof LABELS;
+const ALL: readonly Variant[] = ['none', 'ours', 'clerk'];
+const PAIR: readonly Variant[] = ['none', 'ours'];
+
+interface Target {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** One server of bench/http-server.ts: its variants, and the protected request every variant answers. */
+interface Server {
+  name: string;
+  label: string;
+  variants: readonly Variant[];
+  /** `short`: 0.6 × the seconds per round (and warm-up). */
+  short?: true;
+  kind: 'http' | 'graphql';
+  target(port: number, headers: Record<string, string>): Target;
+}
+
+const get =
+  (path: string) =>
+  (port: number, headers: Record<string, string>): Target => ({ url: `http://127.0.0.1:${port}${path}`, method: 'GET', headers });
+const graphql =
+  (query: string) =>
+  (port: number, headers: Record<string, string>): Target => ({
+    url: `http://127.0.0.1:${port}/graphql`,
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+const NOTES = graphql('{ whoami notes { id text } }');
+
+export const SERVERS: readonly Server[] = [
+  { name: 'node', label: 'bare node:http', variants: ALL, kind: 'http', target: get('/whoami') },
+  { name: 'trpc', label: 'tRPC standalone', variants: ALL, kind: 'http', target: get('/whoami') },
+  { name: 'trpc-fetch', label: 'tRPC fetch adapter (node:http)', variants: ALL, kind: 'http', target: get('/trpc/whoami') },
+  { name: 'graphql', label: 'GraphQL Yoga { whoami notes }', variants: ALL, kind: 'graphql', target: NOTES },
+  { name: 'graphql-small', label: 'GraphQL Yoga { whoami }', variants: ALL, kind: 'graphql', target: graphql('{ whoami }') },
+  { name: 'trpc-express', label: 'tRPC Express', variants: PAIR, short: true, kind: 'http', target: get('/trpc/whoami') },
+  { name: 'trpc-fastify', label: 'tRPC Fastify', variants: PAIR, short: true, kind: 'http', target: get('/trpc/whoami') },
+  { name: 'trpc-lambda', label: 'tRPC AWS Lambda (API Gateway v2 shim)', variants: PAIR, short: true, kind: 'http', target: get('/trpc/whoami') },
+  { name: 'trpc-next', label: 'tRPC Next.js pages (node:http)', variants: PAIR, short: true, kind: 'http', target: get('/api/trpc/whoami') },
+  { name: 'apollo', label: 'Apollo Server (Fastify) { whoami notes }', variants: PAIR, short: true, kind: 'graphql', target: NOTES },
+  { name: 'graphql-http', label: 'graphql-http { whoami notes }', variants: PAIR, short: true, kind: 'graphql', target: NOTES },
+  { name: 'mercurius', label: 'Mercurius { whoami notes }', variants: PAIR, short: true, kind: 'graphql', target: NOTES },
+  { name: 'pothos', label: 'Pothos on Yoga { whoami notes }', variants: PAIR, short: true, kind: 'graphql', target: NOTES },
+];
+
 interface Sample {
   reqPerSec: number;
   p50Ms: number;
@@ -69,8 +131,8 @@ function pinCores(): { serverCpu: string; placement: string; restore(): void } |
   }
 }
 
-async function start(framework: Framework, variant: Variant, env: NodeJS.ProcessEnv, cpu: string | undefined): Promise<{ child: ChildProcess; port: number }> {
-  const node = [process.execPath, '--import', 'tsx', `${here}http-server.ts`, framework, variant];
+async function start(server: Server, variant: Variant, env: NodeJS.ProcessEnv, cpu: string | undefined): Promise<{ child: ChildProcess; port: number }> {
+  const node = [process.execPath, '--import', 'tsx', `${here}http-server.ts`, server.name, variant];
   const [command, ...args] = cpu === undefined ? node : ['taskset', '-c', cpu, ...node];
   const child = spawn(command as string, args, { env: { ...process.env, ...env, CLERK_TELEMETRY_DISABLED: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
@@ -79,82 +141,97 @@ async function start(framework: Framework, variant: Variant, env: NodeJS.Process
     const match = /listening (\d+)/.exec(buffered);
     if (match) return { child, port: Number(match[1]) };
   }
-  throw new Error(`${framework}/${variant} did not start`);
+  throw new Error(`${server.name}/${variant} did not start`);
 }
 
-interface Target {
-  url: string;
-  method: 'GET' | 'POST';
-  headers: Record<string, string>;
-  body?: string;
-}
-
-function request(framework: Framework, port: number, token: string): Target {
-  const authorization = `Bearer ${token}`;
-  return framework === 'graphql'
-    ? {
-        url: `http://127.0.0.1:${port}/graphql`,
-        method: 'POST',
-        headers: { authorization, 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ whoami notes { id text } }' }),
-      }
-    : { url: `http://127.0.0.1:${port}/whoami`, method: 'GET', headers: { authorization } };
-}
-
-/** One autocannon run; the first call per server also checks the answer is the signed-in one. */
+/** One autocannon run. */
 async function load(target: Target, seconds: number): Promise<Sample> {
   const result = await autocannon({ ...target, connections: 32, duration: seconds });
   if (result['2xx'] === 0) throw new Error(`${target.url}: no successful response under load`);
   return { reqPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-async function check(target: Target): Promise<void> {
+async function answer(target: Target): Promise<{ status: number; body: string }> {
   const response = await fetch(target.url, target);
-  const body = await response.text();
-  if (response.status !== 200 || !body.includes('user_bench')) throw new Error(`${target.url}: answered ${response.status} ${body.slice(0, 200)}`);
+  return { status: response.status, body: await response.text() };
+}
+
+/** A GraphQL query answered as denied: `UNAUTHENTICATED` errors, and no field of `data` answered. */
+function deniedQuery(body: string): boolean {
+  const { data, errors } = JSON.parse(body) as { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: { code?: unknown } }> };
+  const unanswered = data === null || data === undefined || Object.values(data).every((value) => value === null);
+  return unanswered && errors !== undefined && errors.length > 0 && errors.every((error) => error.extensions?.code === 'UNAUTHENTICATED');
+}
+
+/**
+ * Before any load: every variant answers the signed-in request 200 with `user_bench`, in the very body
+ * the no-auth variant gives (the same protected answer), and clerk-api-auth refuses a request without
+ * a token — 401, or for a GraphQL query the README's denial: 200, `UNAUTHENTICATED` errors, every field null.
+ */
+async function check(server: Server, ports: ReadonlyMap<Variant, number>, authorization: string): Promise<void> {
+  const bodies = new Map<Variant, string>();
+  for (const [variant, port] of ports) {
+    const target = server.target(port, { authorization });
+    const { status, body } = await answer(target);
+    if (status !== 200 || !body.includes('user_bench')) throw new Error(`${server.name}/${variant}: ${target.url} answered ${status} ${body.slice(0, 200)}`);
+    bodies.set(variant, JSON.stringify(JSON.parse(body)));
+  }
+  for (const [variant, body] of bodies) {
+    if (body !== bodies.get('none')) throw new Error(`${server.name}/${variant} answers ${body.slice(0, 200)}, not the no-auth answer ${bodies.get('none')?.slice(0, 200)}`);
+  }
+  const ours = ports.get('ours');
+  if (ours === undefined) return;
+  const { status, body } = await answer(server.target(ours, {}));
+  const denied = !body.includes('user_bench') && (status === 401 || (server.kind === 'graphql' && status === 200 && deniedQuery(body)));
+  if (!denied) throw new Error(`${server.name}/ours: a request without a token answered ${status} ${body.slice(0, 200)}; expected a denial`);
 }
 
 export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
   const issuer = await createTestIssuer();
   const token = await issuer.sessionToken({ userId: 'user_bench', expiresInSeconds: 3600 });
   const env = { CLERK_JWT_KEY: issuer.jwtKey, CLERK_SECRET_KEY: issuer.secretKey, CLERK_PUBLISHABLE_KEY: issuer.publishableKey };
+  const warmup = Number(process.env.BENCH_WARMUP ?? 2);
   const pinned = pinCores();
   const rows: HttpRow[] = [];
   try {
-    const only = process.env.BENCH_HTTP?.split(',');
-    for (const framework of FRAMEWORKS.filter((name) => only === undefined || only.includes(name))) {
-      const servers = await Promise.all(VARIANTS.map((variant) => start(framework, variant, env, pinned?.serverCpu)));
-      const samples = new Map<Variant, Sample[]>(VARIANTS.map((variant) => [variant, []]));
+    const only = process.env.BENCH_HTTP?.split(',').map((name) => name.trim());
+    const unknown = only?.filter((name) => !SERVERS.some((server) => server.name === name));
+    if (unknown?.length) throw new Error(`BENCH_HTTP: unknown server ${unknown.join(', ')}; one of ${SERVERS.map((server) => server.name).join(', ')}`);
+    for (const server of SERVERS.filter(({ name }) => only === undefined || only.includes(name))) {
+      const { variants } = server;
+      const scale = server.short ? 0.6 : 1;
+      const children = await Promise.all(variants.map((variant) => start(server, variant, env, pinned?.serverCpu)));
+      const samples = new Map<Variant, Sample[]>(variants.map((variant) => [variant, []]));
       try {
-        const targets = servers.map(({ port }) => request(framework, port, token));
-        for (const target of targets) {
-          await check(target);
-          await load(target, Number(process.env.BENCH_WARMUP ?? 2)); // warm-up: JIT, caches
-        }
+        const ports = new Map(variants.map((variant, i) => [variant, (children[i] as { port: number }).port]));
+        await check(server, ports, `Bearer ${token}`);
+        const targets = variants.map((variant) => server.target(ports.get(variant) as number, { authorization: `Bearer ${token}` }));
+        for (const target of targets) await load(target, warmup * scale); // warm-up: JIT, caches
         for (let round = 0; round < rounds; round++) {
           // Rotate the order so no variant always runs first (or last) in a round.
-          for (let i = 0; i < VARIANTS.length; i++) {
-            const index = (i + round) % VARIANTS.length;
-            samples.get(VARIANTS[index] as Variant)?.push(await load(targets[index] as Target, seconds));
+          for (let i = 0; i < variants.length; i++) {
+            const index = (i + round) % variants.length;
+            samples.get(variants[index] as Variant)?.push(await load(targets[index] as Target, seconds * scale));
           }
         }
       } finally {
-        for (const { child } of servers) child.kill('SIGTERM');
-        await Promise.all(servers.map(({ child }) => (child.exitCode === null ? once(child, 'exit') : undefined)));
+        for (const { child } of children) child.kill('SIGTERM');
+        await Promise.all(children.map(({ child }) => (child.exitCode === null ? once(child, 'exit') : undefined)));
       }
       const of = (variant: Variant) => samples.get(variant) as Sample[];
-      if (process.env.BENCH_VERBOSE) for (const variant of VARIANTS) console.error(framework, variant, of(variant).map((s) => Math.round(s.reqPerSec)).join(' '));
+      if (process.env.BENCH_VERBOSE) for (const variant of variants) console.error(server.name, variant, of(variant).map((s) => Math.round(s.reqPerSec)).join(' '));
       const perRound = (variant: Variant, base: Variant) => median(of(variant).map((s, i) => s.reqPerSec / (of(base)[i] as Sample).reqPerSec));
-      for (const variant of VARIANTS) {
+      for (const variant of variants) {
         rows.push({
-          server: framework,
+          server: server.name,
+          label: server.label,
           variant: LABELS[variant],
           reqPerSec: Math.round(median(of(variant).map((s) => s.reqPerSec))),
           p50Ms: median(of(variant).map((s) => s.p50Ms)),
           p99Ms: median(of(variant).map((s) => s.p99Ms)),
           errors: of(variant).reduce((sum, s) => sum + s.errors, 0),
           vsNoAuth: perRound(variant, 'none'),
-          vsAuthenticateRequest: perRound(variant, 'clerk'),
+          ...(variants.includes('clerk') && { vsAuthenticateRequest: perRound(variant, 'clerk') }),
         });
       }
     }
@@ -167,5 +244,11 @@ export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { rows, placement } = await benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 4));
   console.log(placement);
-  console.table(rows.map((row) => ({ ...row, vsNoAuth: `${row.vsNoAuth.toFixed(2)}×`, vsAuthenticateRequest: `${row.vsAuthenticateRequest.toFixed(2)}×` })));
+  console.table(
+    rows.map(({ vsNoAuth, vsAuthenticateRequest, ...row }) => ({
+      ...row,
+      vsNoAuth: `${vsNoAuth.toFixed(2)}×`,
+      vsAuthenticateRequest: vsAuthenticateRequest === undefined ? '' : `${vsAuthenticateRequest.toFixed(2)}×`,
+    })),
+  );
 }
