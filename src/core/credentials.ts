@@ -8,7 +8,16 @@ import type { AuthenticateInput, ConnectionInput, NodeLikeRequest } from './type
  * only. @internal
  */
 export type Credential =
-  | { token: string; source: 'header' | 'cookie' | 'string' | 'params' }
+  | {
+      token: string;
+      source: 'header' | 'cookie' | 'string' | 'params';
+      /**
+       * The token came after `Bearer ` and has not been scanned for whitespace yet: `Bearer a b` is a
+       * malformed header (400), not a bad token. The scan waits for a verified-token cache miss
+       * (`hasWhitespace`): a cached token is the proof it has none.
+       */
+      unscanned?: true;
+    }
   | { token: null; reason: SignedOutReason };
 
 /** How `readCredential` reads a credential for one call. @internal */
@@ -25,8 +34,7 @@ export interface CredentialRules {
 const MISSING: Credential = { token: null, reason: SignedOutReason.TokenMissing };
 const MALFORMED: Credential = { token: null, reason: SignedOutReason.MalformedAuthorizationHeader };
 const MULTIPLE: Credential = { token: null, reason: SignedOutReason.MultipleAuthorizationHeaders };
-// RFC 7235 / RFC 6750: `Bearer` (any case), one or more spaces, then a token68.
-const BEARER = /^bearer +(\S*)\s*$/i;
+const WHITESPACE = /\s/;
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
@@ -101,10 +109,38 @@ function fromAuthorization(value: unknown, max: number, source: 'header' | 'stri
   // never holds a comma, so any comma is list syntax: a second (possibly empty) header value, which
   // makes the header malformed rather than its token bad. (The common case skips the expression.)
   if (trimmed.includes(',')) return /,\s*bearer\b/i.test(trimmed) ? MULTIPLE : MALFORMED;
-  const match = BEARER.exec(trimmed);
-  if (match) return checkToken(match[1] ?? '', max, source);
-  if (source !== 'header' && !/\s/.test(trimmed)) return checkToken(trimmed, max, source);
+  const token = bearerToken(trimmed);
+  if (token !== undefined) {
+    const credential = checkToken(token, max, source);
+    return credential.token === null ? credential : { ...credential, unscanned: true };
+  }
+  if (source !== 'header' && !WHITESPACE.test(trimmed)) return checkToken(trimmed, max, source);
   return MALFORMED;
+}
+
+const BEARER_CODES = [0x62, 0x65, 0x61, 0x72, 0x65, 0x72]; // "bearer"
+
+/**
+ * RFC 7235 / RFC 6750 on a trimmed value: `Bearer` (any case), one or more spaces, then the rest,
+ * which must hold no whitespace (`hasWhitespace`, checked on a cache miss); `undefined` when the value
+ * does not start that way.
+ */
+function bearerToken(trimmed: string): string | undefined {
+  if (trimmed.length < 8 || trimmed.charCodeAt(6) !== 0x20) return undefined;
+  for (let i = 0; i < 6; i++) if ((trimmed.charCodeAt(i) | 0x20) !== BEARER_CODES[i]) return undefined;
+  let start = 7;
+  while (trimmed.charCodeAt(start) === 0x20) start++;
+  return trimmed.slice(start);
+}
+
+/**
+ * Whether a token read after `Bearer ` holds whitespace, which makes the header malformed
+ * (`/^bearer +(\S+)$/i` fails). Checked on a verified-token cache miss, like `isToken68`.
+ *
+ * @internal
+ */
+export function hasWhitespace(token: string): boolean {
+  return WHITESPACE.test(token);
 }
 
 /** Empty and oversized tokens are refused here; the character set is checked by `isToken68` before any crypto. */

@@ -17,6 +17,8 @@ export interface TokenCacheOptions {
 }
 
 interface Entry {
+  /** The whole token: a hit needs the very same string, not only the same key. */
+  token: string;
   result: AuthenticateResult;
   kind: TokenKind;
   until: number;
@@ -26,7 +28,12 @@ interface Entry {
 }
 
 /**
- * Successfully verified tokens, keyed by the exact token string (so only the very same token hits),
+ * Successfully verified tokens; only the very same token string hits. Entries are keyed by the
+ * token's last 43 characters (256 bits of an RSA signature, unique among verified tokens) and a hit
+ * compares the whole token: hashing a 1 KB key on every request costs more than the rest of a cache hit.
+ * A forged token that copies a cached token's tail finds the entry, fails the comparison, and is
+ * verified like any other.
+ *
  * bounded by count and estimated bytes, evicted least recently used first (approximated by CLOCK: a
  * hit only sets a flag, and eviction requeues flagged entries once). An entry never outlives the
  * token's `exp` plus the verification clock skew. Failures are never stored: only a token that passed
@@ -50,10 +57,11 @@ export class VerifiedTokenCache {
   }
 
   get(token: string, now: number): Entry | undefined {
-    const entry = this.entries.get(token);
-    if (entry === undefined) return undefined;
+    const key = keyOf(token);
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.token !== token) return undefined;
     if (now >= entry.until) {
-      this.entries.delete(token);
+      this.entries.delete(key);
       this.bytes -= entry.bytes;
       return undefined;
     }
@@ -66,26 +74,33 @@ export class VerifiedTokenCache {
     // The token string, its decoded claims (about three times the token's payload) and the auth object.
     const bytes = token.length * 4 + 1024;
     if (bytes > this.maxBytes) return;
-    const previous = this.entries.get(token);
+    const key = keyOf(token);
+    // A different token under the same key (never two verified ones, in practice) is replaced.
+    const previous = this.entries.get(key);
     if (previous) {
-      this.entries.delete(token);
+      this.entries.delete(key);
       this.bytes -= previous.bytes;
     }
     const now = Date.now();
     while (this.entries.size >= this.maxEntries || this.bytes + bytes > this.maxBytes) {
       const oldest = this.entries.entries().next();
       if (oldest.done) break;
-      const [key, entry] = oldest.value;
-      this.entries.delete(key);
+      const [oldestKey, entry] = oldest.value;
+      this.entries.delete(oldestKey);
       if (entry.used && now < entry.until) {
         // Used since it was queued: requeue it once; every pass clears a flag, so this ends.
         entry.used = false;
-        this.entries.set(key, entry);
+        this.entries.set(oldestKey, entry);
         continue;
       }
       this.bytes -= entry.bytes;
     }
-    this.entries.set(token, { result, kind, until, bytes, used: false });
+    this.entries.set(key, { token, result, kind, until, bytes, used: false });
     this.bytes += bytes;
   }
+}
+
+/** A token's cache key: its last 43 characters (the whole token when it is short). */
+function keyOf(token: string): string {
+  return token.length > 64 ? token.slice(-43) : token;
 }

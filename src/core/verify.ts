@@ -3,7 +3,7 @@ import { authenticatedMachineObject } from '@clerk/backend/internal';
 import { signedOutFor } from './accepted-auth.js';
 import { sessionAuthObject } from './auth-object.js';
 import { ConcurrencyLimiter } from './concurrency.js';
-import { isToken68 } from './credentials.js';
+import { hasWhitespace, isToken68 } from './credentials.js';
 import type { KeyLookup, KeyResolver } from './jwks.js';
 import { checkClaims, checkHeader, decodeJwt, validUntil, verifySignature, type ClaimChecks, type DecodedJwt } from './jwt.js';
 import { oauthAudienceMatches, opaqueVerificationKey, verifyOpaqueToken, type MachineVerificationResult, type OpaqueVerification } from './machine-verification.js';
@@ -141,9 +141,11 @@ export class TokenVerifier {
    * the runtime verifies synchronously (Node). Anything else (an opaque token, a key still to fetch,
    * WebCrypto) is verified asynchronously.
    */
-  verify(token: string, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
+  verify(token: string, acceptsToken: AcceptsToken, unscanned = false): AuthenticateResult | Promise<AuthenticateResult> {
     const hit = this.cache?.get(token, Date.now());
     if (hit !== undefined) return accepts(acceptsToken, hit.kind) ? hit.result : signedOut(SignedOutReason.TokenTypeMismatch, acceptsToken, undefined, hit.kind);
+    // `Bearer a b`: not a token that fails, a header that is malformed (see `Credential.unscanned`).
+    if (unscanned && hasWhitespace(token)) return signedOut(SignedOutReason.MalformedAuthorizationHeader, acceptsToken);
     // What needs no key or call is decided at once: a token that is not a token68, not a token at all,
     // or of a kind the call does not accept (an opaque machine token where only sessions count).
     let classified: Classified;

@@ -40,6 +40,22 @@ describe('the verified-token cache', () => {
     expect((await clerkAuth.authenticate(altered)).reason).toBe('token-invalid-signature');
   });
 
+  it('a forged token that keeps a cached token’s signature (so its cache key) is verified, refused, and evicts nothing', async () => {
+    const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
+    const token = await issuer.sessionToken({ userId: 'user_real' });
+    const real = await clerkAuth.authenticate(token);
+    expect(real.reason).toBeNull();
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'user_evil' })).toString('base64url')}.${signature}`;
+    expect(forged.slice(-43)).toBe(token.slice(-43));
+    const result = await clerkAuth.authenticate(forged);
+    expect(result.reason).toBe('token-invalid-signature');
+    expect(result.auth.isAuthenticated).toBe(false);
+    // The real token still hits its entry: the very same frozen result.
+    expect(await clerkAuth.authenticate(token)).toBe(real);
+  });
+
   it('an entry never outlives the token’s exp plus the clock skew', async () => {
     const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, clockSkewInMs: 0 });
     const token = await issuer.sessionToken({ expiresInSeconds: 1 });

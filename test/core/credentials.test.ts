@@ -70,6 +70,8 @@ describe('reading the credential of a web Request', () => {
   });
 
   it('refuses empty, malformed, non-Bearer and non-token68 credentials before any crypto or network', async () => {
+    // The token itself is verified and cached first: none of the malformed variants may ride on that entry.
+    expect((await remote.authenticate({ headers: { authorization: `Bearer ${token}` } })).reason).toBeNull();
     api.resetCounts();
     const cases: Array<[string, string]> = [
       ['Bearer', 'malformed-authorization-header'],
@@ -78,6 +80,9 @@ describe('reading the credential of a web Request', () => {
       [token, 'malformed-authorization-header'],
       [`Bearer ${token} extra`, 'malformed-authorization-header'],
       [`Bearer ${token},`, 'malformed-authorization-header'],
+      [`Bearer ${token}\textra`, 'malformed-authorization-header'],
+      [`Bearer ${token}\u00a0x`, 'malformed-authorization-header'],
+      [`Bearer \t${token}`, 'malformed-authorization-header'],
       // One credential whose characters are not a token68: a bad token (401), still refused before any crypto.
       [`Bearer "${token}"`, 'token-invalid'],
       ['Bearer a\u00e9b', 'token-invalid'],
