@@ -110,10 +110,7 @@ function fromAuthorization(value: unknown, max: number, source: 'header' | 'stri
   // makes the header malformed rather than its token bad. (The common case skips the expression.)
   if (trimmed.includes(',')) return /,\s*bearer\b/i.test(trimmed) ? MULTIPLE : MALFORMED;
   const token = bearerToken(trimmed);
-  if (token !== undefined) {
-    const credential = checkToken(token, max, source);
-    return credential.token === null ? credential : { ...credential, unscanned: true };
-  }
+  if (token !== undefined) return checkToken(token, max, source, true);
   if (source !== 'header' && !WHITESPACE.test(trimmed)) return checkToken(trimmed, max, source);
   return MALFORMED;
 }
@@ -144,10 +141,10 @@ export function hasWhitespace(token: string): boolean {
 }
 
 /** Empty and oversized tokens are refused here; the character set is checked by `isToken68` before any crypto. */
-function checkToken(token: string, max: number, source: 'header' | 'string' | 'params'): Credential {
+function checkToken(token: string, max: number, source: 'header' | 'string' | 'params', unscanned = false): Credential {
   if (token === '') return MALFORMED;
   if (token.length > max) return { token: null, reason: SignedOutReason.TokenTooLarge };
-  return { token, source };
+  return unscanned ? { token, source, unscanned } : { token, source };
 }
 
 /**
