@@ -1,7 +1,8 @@
 /**
  * In-process benchmark of the core (tinybench), reported as ratios measured in one run:
  * `authenticate()` hot (cache hit) and cold (full verification) vs @clerk/backend's
- * `authenticateRequest` vs the raw RS256 verify floor; then heap growth after 100,000 distinct
+ * `authenticateRequest` vs the raw RS256 verify floors (WebCrypto; node:crypto on the main thread and on
+ * libuv's thread pool, where the package verifies on Node); then heap growth after 100,000 distinct
  * tokens at the default cache size.
  *
  *   npx tsx bench/core.ts            (part of `npm run bench`)
@@ -56,6 +57,9 @@ export async function benchAuthenticate(): Promise<Row[]> {
     })
     .add('floor: node:crypto RS256 verify, KeyObject', () => {
       verify('sha256', data, keyObject, signature);
+    })
+    .add('floor: node:crypto RS256 verify on the thread pool, KeyObject', async () => {
+      await new Promise<boolean>((resolve, reject) => verify('sha256', data, keyObject, signature, (error, valid) => (error ? reject(error) : resolve(valid))));
     });
   await bench.run();
   const base = median(bench.tasks[0] as never);

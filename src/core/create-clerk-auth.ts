@@ -148,7 +148,7 @@ const settlers = new WeakMap<ClerkAuth, (input: AuthenticateInput, options?: Aut
 /**
  * `clerkAuth.authenticate(input, options)`, but settled without a promise when nothing asynchronous
  * is needed: no credential, a malformed one, a token verified before and still cached (the common
- * case), or, on Node, a JWT whose key is at hand (verified synchronously). Integrations use it to skip a tick on the hot path. (With a publishable key, calls made in
+ * case). Integrations use it to skip a tick on the hot path. (With a publishable key, calls made in
  * the instant after creation, before the cookie names are known, return a promise.) A `ClerkAuth`
  * not made by `createClerkAuth` is simply asked through `authenticate`.
  *

@@ -114,8 +114,8 @@ export function keyAlgorithm(jwk: JsonWebKey): string {
 
 /**
  * Verifies a signature with a cached key, for the key's own algorithm only: a header `alg` other
- * than the key's is `token-verification-failed`, as in `@clerk/backend`. Settles at once where the
- * runtime verifies synchronously (`node:crypto`, see `rsaVerifier`). @internal
+ * than the key's is `token-verification-failed`, as in `@clerk/backend`. Settles at once when the
+ * verifier does (a refused algorithm, or the main-thread `node:crypto` verifier). @internal
  */
 export function verifySignature(decoded: DecodedJwt, jwk: JsonWebKey, verifier: RsaVerifier = rsaVerifier()): SignedOutReason | undefined | Promise<SignedOutReason | undefined> {
   const alg = keyAlgorithm(jwk);

@@ -155,11 +155,14 @@ describe('authenticateSettled (the integrations’ synchronous hot path)', () =>
   it('answers without a promise exactly what authenticate resolves to, whenever nothing asynchronous is needed', async () => {
     const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey });
     const token = await issuer.sessionToken({ userId: 'user_now' });
-    // On Node a JWT whose key is at hand is verified synchronously (node:crypto), the first time too.
-    const first = authenticateNow(clerkAuth, `Bearer ${token}`);
-    expect(first?.reason).toBeNull();
-    expect(first?.auth.tokenType === 'session_token' && first.auth.userId).toBe('user_now');
-    // Then the cache answers with the very same frozen result, through authenticate as well.
+    // A signature to check is asynchronous (node:crypto on the thread pool, WebCrypto elsewhere).
+    const pending = authenticateSettled(clerkAuth, `Bearer ${token}`);
+    expect(pending).toBeInstanceOf(Promise);
+    const first = await pending;
+    expect(first.reason).toBeNull();
+    expect(first.auth.tokenType === 'session_token' && first.auth.userId).toBe('user_now');
+    // Then the cache answers at once with the very same frozen result, through authenticate as well.
+    expect(authenticateNow(clerkAuth, token)).toBe(first);
     expect(await clerkAuth.authenticate(token)).toBe(first);
     const now = authenticateNow(clerkAuth, new Request('http://api.test/', { headers: { authorization: `Bearer ${token}` } }));
     expect(now).toBe(first);
@@ -196,17 +199,18 @@ describe('authenticateSettled (the integrations’ synchronous hot path)', () =>
     expect(fresh.reason).toBeNull();
     expect(authenticateNow(clerkAuth, shortLived)).toBe(fresh);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    // The entry is gone with the token's life: verified anew, and refused.
-    expect(authenticateNow(clerkAuth, shortLived)?.reason).toBe('token-expired');
+    // The entry is gone with the token's life: verified anew (so not at once), and refused.
+    expect(authenticateNow(clerkAuth, shortLived)).toBeUndefined();
     expect((await clerkAuth.authenticate(shortLived)).reason).toBe('token-expired');
 
     const uncached = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, cache: false });
     const token = await issuer.sessionToken();
     const once = await uncached.authenticate(token);
     expect(once.reason).toBeNull();
-    // No cache: every call verifies again, so no two answers are the same object.
-    const again = authenticateNow(uncached, token);
-    expect(again?.reason).toBeNull();
+    // No cache: every call verifies again, so nothing is answered at once and no two answers are the same object.
+    expect(authenticateNow(uncached, token)).toBeUndefined();
+    const again = await uncached.authenticate(token);
+    expect(again.reason).toBeNull();
     expect(again).not.toBe(once);
     const foreign = { ...clerkAuth };
     expect(authenticateNow(foreign, null)).toBeUndefined();

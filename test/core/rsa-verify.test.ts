@@ -1,15 +1,16 @@
 /**
- * The two signature backends decide alike: `node:crypto` (Node's synchronous path) and WebCrypto
- * (Deno, Bun, workerd) give the same answer for every signature in one corpus — valid, tampered,
- * truncated, empty, over-long, under the wrong hash, under a broken or foreign key — and on Node the
- * runtime's choice is `node:crypto`, settling without a promise.
+ * The signature backends decide alike: `node:crypto` on libuv's thread pool (Node's default), the same
+ * on the main thread, and WebCrypto (Deno, Bun, workerd) give the same answer for every signature in
+ * one corpus — valid, tampered, truncated, empty, over-long, under the wrong hash, under a broken or
+ * foreign key — and on Node the runtime's choice is `node:crypto`.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeRsaVerifier, rsaVerifier, webCryptoRsaVerifier, type RsaHash } from '../../src/core/rsa-verify.js';
 
 const nodeCrypto = process.getBuiltinModule('node:crypto');
-const node = nodeRsaVerifier(nodeCrypto);
+const pool = nodeRsaVerifier(nodeCrypto);
+const mainThread = nodeRsaVerifier(nodeCrypto, 'main-thread');
 const web = webCryptoRsaVerifier();
 
 const rsa = (bits: number): JsonWebKey & { private: import('node:crypto').KeyObject } => {
@@ -66,33 +67,47 @@ function corpus(): Case[] {
 }
 
 describe('signature backends', () => {
-  it('node:crypto and WebCrypto give the same answer on every case of the corpus', async () => {
+  it('node:crypto (thread pool and main thread) and WebCrypto give the same answer on every case of the corpus', async () => {
     const cases = corpus();
-    const answers = await Promise.all(cases.map(async (c) => [c.name, await node.verify(c.jwk, c.hash, c.signature, data), await web.verify(c.jwk, c.hash, c.signature, data)] as const));
-    for (const [name, fromNode, fromWeb] of answers) expect(fromNode, name).toBe(fromWeb);
+    const answers = await Promise.all(
+      cases.map(async (c) => {
+        const [fromPool, fromMain, fromWeb] = await Promise.all([pool, mainThread, web].map((verifier) => verifier.verify(c.jwk, c.hash, c.signature, data)));
+        return [c.name, fromPool, fromMain, fromWeb] as const;
+      }),
+    );
+    for (const [name, fromPool, fromMain, fromWeb] of answers) {
+      expect(fromPool, name).toBe(fromWeb);
+      expect(fromMain, name).toBe(fromWeb);
+    }
     // The corpus is not vacuous: it holds accepted, refused and unusable-key answers.
     const seen = new Set(answers.map(([, fromNode]) => String(fromNode)));
     expect([...seen].sort()).toEqual(['false', 'true', 'undefined']);
     expect(answers.filter(([, fromNode]) => fromNode === true)).toHaveLength(6);
   });
 
-  it('node:crypto settles without a promise and imports each JWK once', () => {
+  it('node:crypto on the main thread settles without a promise, and imports each JWK once', () => {
     const jwk = jwkOf(key2048);
     const signature = new Uint8Array(sign('sha256', data, key2048.private));
     let imports = 0;
-    const counting = nodeRsaVerifier({
-      createPublicKey: (input) => {
-        imports += 1;
-        return nodeCrypto.createPublicKey(input as never);
+    const counting = nodeRsaVerifier(
+      {
+        createPublicKey: (input: { key: { kty: string; n: string; e: string }; format: 'jwk' }) => {
+          imports += 1;
+          return nodeCrypto.createPublicKey(input as never);
+        },
+        verify: nodeCrypto.verify as never,
       },
-      verify: (algorithm, bytes, key, sig) => nodeCrypto.verify(algorithm, bytes, key as never, sig),
-    });
+      'main-thread',
+    );
     for (let i = 0; i < 5; i++) expect(counting.verify(jwk, 'SHA-256', signature, data)).toBe(true);
     expect(counting.verify(jwk, 'SHA-256', signature.subarray(1), data)).toBe(false);
     expect(imports).toBe(1);
   });
 
-  it('WebCrypto answers through a promise', async () => {
+  it('node:crypto on the thread pool and WebCrypto answer through a promise', async () => {
+    const onPool = pool.verify(jwkOf(key2048), 'SHA-256', new Uint8Array(sign('sha256', data, key2048.private)), data);
+    expect(onPool).toBeInstanceOf(Promise);
+    expect(await onPool).toBe(true);
     const pending = web.verify(jwkOf(key2048), 'SHA-256', new Uint8Array(sign('sha256', data, key2048.private)), data);
     expect(pending).toBeInstanceOf(Promise);
     expect(await pending).toBe(true);
