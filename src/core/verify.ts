@@ -191,12 +191,11 @@ export class TokenVerifier {
     const headerProblem = checkHeader(decoded.header, headerTypes);
     if (headerProblem) return { reason: headerProblem };
     const signatureProblem = verifySignature(decoded, found.key);
-    const claims = (problem: SignedOutReason | undefined): Verified => {
-      if (problem) return { reason: problem };
-      const claimProblem = checkClaims(decoded.payload, checks);
-      return claimProblem ? { reason: claimProblem } : { payload: decoded.payload };
-    };
-    return signatureProblem instanceof Promise ? signatureProblem.then(claims) : claims(signatureProblem);
+    if (!(signatureProblem instanceof Promise)) return jwtOutcome(signatureProblem, () => checkClaims(decoded.payload, checks), decoded.payload);
+    // The claims are checked while the signature is verified off this thread; a signature problem
+    // still comes first, as in @clerk/backend.
+    const claimProblem = checkClaims(decoded.payload, checks);
+    return signatureProblem.then((problem) => jwtOutcome(problem, () => claimProblem, decoded.payload));
   }
 
   private remember(token: string, auth: AuthenticateResult['auth'], kind: TokenKind, payload: Record<string, unknown>): AuthenticateResult {
@@ -208,15 +207,19 @@ export class TokenVerifier {
 
   private verifySession(token: string, decoded: DecodedJwt, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
     const verified = this.verifyJwt(decoded, this.sessionChecks);
-    return verified instanceof Promise ? verified.then((v) => this.sessionResult(token, v, acceptsToken)) : this.sessionResult(token, verified, acceptsToken);
+    if (!(verified instanceof Promise)) return this.sessionResult(token, verified, acceptsToken);
+    // Built while the signature is verified off this thread, and used only if it passes: the main
+    // thread's share of a cold token overlaps the verification instead of following it.
+    const claims = decoded.payload;
+    const prepared = claims.sts === 'pending' ? undefined : deepFreeze(sessionAuthObject(token, claims, this.clerk));
+    return verified.then((v) => this.sessionResult(token, v, acceptsToken, prepared));
   }
 
-  private sessionResult(token: string, verified: Verified, acceptsToken: AcceptsToken): AuthenticateResult {
+  private sessionResult(token: string, verified: Verified, acceptsToken: AcceptsToken, prepared?: AuthenticateResult['auth']): AuthenticateResult {
     if ('reason' in verified) return signedOut(verified.reason, acceptsToken);
     const claims = verified.payload;
     if (claims.sts === 'pending') return signedOut(SignedOutReason.SessionPending, acceptsToken, 'pending');
-    const auth = sessionAuthObject(token, claims, this.clerk);
-    return this.remember(token, auth, 'session_token', claims);
+    return this.remember(token, prepared ?? sessionAuthObject(token, claims, this.clerk), 'session_token', claims);
   }
 
   private verifyMachineJwt(token: string, kind: TokenKind, decoded: DecodedJwt, acceptsToken: AcceptsToken): AuthenticateResult | Promise<AuthenticateResult> {
@@ -344,6 +347,13 @@ export class TokenVerifier {
     }
     return { reason: outcome.reason, definite: outcome.definite };
   }
+}
+
+/** A JWT's verdict: the signature's problem first, then the claims', else its verified payload. */
+function jwtOutcome(signatureProblem: SignedOutReason | undefined, claimProblem: () => SignedOutReason | undefined, payload: Record<string, unknown>): Verified {
+  if (signatureProblem) return { reason: signatureProblem };
+  const problem = claimProblem();
+  return problem ? { reason: problem } : { payload };
 }
 
 /** The result of an opaque token Clerk accepted: its frozen auth object, and its expiration. */
