@@ -281,10 +281,12 @@ export function buildContext(
   const state: ContextState = {
     request,
     view: auth,
-    admitted: new WeakSet(),
+    admitted: [],
     check: (r, requirement) => clerkAuth.check(r, requirement),
     clockSkewInMs: clerkAuth.config.clockSkewInMs,
     sink,
+    // Present from the start, so every state has one shape.
+    admittedLast: undefined,
   };
   return { auth, clerk: clerkAuth.clerk, signedOutReason: session.reason, [CLERK_STATE]: state } as ClerkContext;
 }

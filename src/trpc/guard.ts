@@ -32,12 +32,16 @@ export type GuardResult = { ok: true; data: unknown; readonly marker: unknown } 
  * to the Backend API only here, and only when its kind is accepted — and as it counts now: a
  * WebSocket context outlives the token it was opened with, so an expired one is signed out.
  *
- * @returns The result the requirement admitted (a session, or a machine for `token` kinds).
+ * @returns The result the requirement admitted (a session, or a machine for `token` kinds), at once
+ * when the credential is already known (the common case: no promise, no tick); a denial throws.
  * @internal
  */
-export async function admit(state: ContextState, requirement: AuthRequirement): Promise<AuthenticateResult> {
+export function admit(state: ContextState, requirement: AuthRequirement): AuthenticateResult | Promise<AuthenticateResult> {
   const asked = state.request.accepting(requirement.token ?? 'session_token');
-  const result = asked instanceof Promise ? await asked : asked;
+  return asked instanceof Promise ? asked.then((result) => checked(state, result, requirement)) : checked(state, asked, requirement);
+}
+
+function checked(state: ContextState, result: AuthenticateResult, requirement: AuthRequirement): AuthenticateResult {
   const check = state.check(result, requirement);
   if (!check.ok) throw toTRPCError(check.error, state.sink);
   return result;
@@ -80,21 +84,25 @@ export function guardMiddleware(requirement: AuthRequirement | null, withMeta: b
   return async function clerkGuard(opts: GuardOptions): Promise<GuardResult> {
     const { ctx } = opts;
     const state = stateOf(ctx);
-    const admitted = requirement === null ? null : await admit(state, requirement);
+    let admitted = requirement === null ? null : admit(state, requirement);
+    if (admitted instanceof Promise) admitted = await admitted;
     const fromMeta = withMeta ? metaRequirements(opts.meta) : NO_REQUIREMENTS;
     let metaAdmitted: AuthenticateResult | null = null;
-    for (const each of fromMeta) metaAdmitted = await admit(state, each);
+    for (const each of fromMeta) {
+      const result = admit(state, each);
+      metaAdmitted = result instanceof Promise ? await result : result;
+    }
     const guard = admitted ?? metaAdmitted;
     if (guard !== null) state.admittedLast = guard.auth;
 
     let result: GuardResult;
     let session: AuthenticateResult | null;
     if (admitted !== null && admitted.auth !== ctx.auth) {
-      state.admitted.add(admitted.auth);
+      state.admitted.push(admitted.auth);
       result = await opts.next({ ctx: { auth: admitted.auth } });
     } else if (guard === null && ctx.auth.isAuthenticated && (session = expiredSession(state)) !== null) {
       // A long-lived context (WebSocket) whose credential expired: unguarded procedures see it signed out.
-      state.admitted.add(session.auth);
+      state.admitted.push(session.auth);
       result = await opts.next({ ctx: { auth: session.auth, signedOutReason: SignedOutReason.TokenExpired } });
     } else result = await opts.next();
 

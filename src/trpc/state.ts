@@ -42,8 +42,11 @@ export interface ContextState {
   readonly request: RequestAuth;
   /** The object put in `ctx.auth` (the session view). */
   readonly view: ClerkAuthObject;
-  /** Auth objects guards admitted and put in `ctx.auth` for the rest of the chain. */
-  readonly admitted: WeakSet<object>;
+  /**
+   * Auth objects guards admitted and put in `ctx.auth` for the rest of the chain: a list (most
+   * requests add none, a few one), not a `WeakSet` allocated for every request.
+   */
+  readonly admitted: object[];
   /** `checkRequirement` with the instance's `appRoleClaim`. */
   readonly check: (result: AuthenticateResult, requirement: AuthRequirement) => AuthCheck;
   /** The clock skew expiry is computed with. */
@@ -72,16 +75,17 @@ const DEFAULT_SKEW_MS = 5000;
  */
 export function stateOf(ctx: ContextLike): ContextState {
   const stored = ctx[CLERK_STATE];
-  if (stored !== undefined && (ctx.auth === stored.view || stored.admitted.has(ctx.auth))) return stored;
+  if (stored !== undefined && (ctx.auth === stored.view || stored.admitted.includes(ctx.auth))) return stored;
   const auth = ctx.auth;
   const reason = ctx.signedOutReason ?? (auth.isAuthenticated ? null : SignedOutReason.TokenMissing);
   return {
     request: settledRequestAuth({ auth, reason }, DEFAULT_SKEW_MS),
     view: auth,
-    admitted: new WeakSet(),
+    admitted: [],
     check: checkRequirement,
     clockSkewInMs: DEFAULT_SKEW_MS,
     sink: null,
+    admittedLast: undefined,
   };
 }
 
