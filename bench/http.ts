@@ -23,13 +23,11 @@
  *                           0.6 × for the short servers); BENCH_HTTP=node,trpc-fastify,... picks servers by
  *                           name; BENCH_VERBOSE=1 prints every round)
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createTestIssuer } from 'clerk-api-auth/testing';
 import { median } from './median.js';
+import { pinCores, startServer } from './placement.js';
 
 export interface HttpRow {
   /** The server's name (`BENCH_HTTP`, bench/http-server.ts). */
@@ -112,38 +110,6 @@ interface Sample {
   errors: number;
 }
 
-/** Servers on the last core, this process on the others; `undefined` where `taskset` or a second core is missing. */
-function pinCores(): { serverCpu: string; placement: string; restore(): void } | undefined {
-  const cores = availableParallelism();
-  if (process.platform !== 'linux' || cores < 2) return undefined;
-  try {
-    const mask = /mask: ([0-9a-f]+)/i.exec(execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' }))?.[1];
-    if (mask === undefined) return undefined;
-    const loadCpus = cores === 2 ? '0' : `0-${cores - 2}`;
-    execFileSync('taskset', ['-a', '-p', '-c', loadCpus, String(process.pid)], { stdio: 'ignore' });
-    return {
-      serverCpu: String(cores - 1),
-      placement: `servers pinned to CPU ${cores - 1}, autocannon to CPU ${loadCpus} (taskset)`,
-      restore: () => execFileSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'ignore' }),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-async function start(server: Server, variant: Variant, env: NodeJS.ProcessEnv, cpu: string | undefined): Promise<{ child: ChildProcess; port: number }> {
-  const node = [process.execPath, '--import', 'tsx', `${here}http-server.ts`, server.name, variant];
-  const [command, ...args] = cpu === undefined ? node : ['taskset', '-c', cpu, ...node];
-  const child = spawn(command as string, args, { env: { ...process.env, ...env, CLERK_TELEMETRY_DISABLED: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let buffered = '';
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    buffered += chunk.toString();
-    const match = /listening (\d+)/.exec(buffered);
-    if (match) return { child, port: Number(match[1]) };
-  }
-  throw new Error(`${server.name}/${variant} did not start`);
-}
-
 /** One autocannon run. */
 async function load(target: Target, seconds: number): Promise<Sample> {
   const result = await autocannon({ ...target, connections: 32, duration: seconds });
@@ -200,7 +166,7 @@ export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
     for (const server of SERVERS.filter(({ name }) => only === undefined || only.includes(name))) {
       const { variants } = server;
       const scale = server.short ? 0.6 : 1;
-      const children = await Promise.all(variants.map((variant) => start(server, variant, env, pinned?.serverCpu)));
+      const children = await Promise.all(variants.map((variant) => startServer(`${here}http-server.ts`, [server.name, variant], env, pinned?.serverCpu)));
       const samples = new Map<Variant, Sample[]>(variants.map((variant) => [variant, []]));
       try {
         const ports = new Map(variants.map((variant, i) => [variant, (children[i] as { port: number }).port]));
@@ -215,8 +181,7 @@ export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
           }
         }
       } finally {
-        for (const { child } of children) child.kill('SIGTERM');
-        await Promise.all(children.map(({ child }) => (child.exitCode === null ? once(child, 'exit') : undefined)));
+        await Promise.all(children.map((child) => child.stop()));
       }
       const of = (variant: Variant) => samples.get(variant) as Sample[];
       if (process.env.BENCH_VERBOSE) for (const variant of variants) console.error(server.name, variant, of(variant).map((s) => Math.round(s.reqPerSec)).join(' '));

@@ -1,7 +1,7 @@
 /**
- * Where benchmark servers and the load generator run, and how a server process is started: the same
- * placement as bench/http.ts (servers on the last core, this process on the others, with `taskset`),
- * for the benchmarks that start their own server scripts (bench/churn.ts, bench/cold-http.ts).
+ * Where benchmark servers and the load generator run (servers on the last core, this process on the
+ * others, with `taskset`), and how a server process is started, for every benchmark that starts its
+ * own server scripts (bench/http.ts, bench/churn.ts, bench/cold-http.ts).
  *
  * @internal
  */
