@@ -41,6 +41,7 @@ import autocannon from 'autocannon';
 import { createTestIssuer } from 'clerk-api-auth/testing';
 import { median } from './median.js';
 import { pinCores, startServer, type Server } from './placement.js';
+import { prng } from '../test/support/prng.js';
 
 export interface ChurnRow {
   phase: 'steady' | 'burst';
@@ -81,18 +82,6 @@ const LABELS = { ours: 'clerk-api-auth', clerk: 'authenticateRequest per request
 const ROTATE_SECONDS = 50;
 const LIFETIME_SECONDS = 900;
 const BURST_CONNECTIONS = 100;
-
-/** A small seeded PRNG (mulberry32), so a run's schedule is reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs `tasks` in parallel batches of `size` (signing runs on libuv's thread pool, so batches use every core). */
 async function inBatches<T>(tasks: readonly (() => Promise<T>)[], size: number): Promise<T[]> {
@@ -231,7 +220,7 @@ export async function benchChurn(): Promise<ChurnBench> {
   const burstCount = Number(process.env.CHURN_BURST ?? 10_000);
   const callEvery = Number(process.env.CHURN_CALL_EVERY ?? 5);
   const verbose = process.env.BENCH_VERBOSE !== undefined;
-  const rand = random(0xc1e7c);
+  const rand = prng(0xc1e7c);
 
   // --- Tokens, all minted up front.
   const issuer = await createTestIssuer();

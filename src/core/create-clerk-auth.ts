@@ -117,7 +117,7 @@ export function createClerkAuth(options: ClerkAuthOptions = {}): ClerkAuth {
     const acceptsToken = callOptions?.acceptsToken ?? resolved.acceptsToken;
     const credential = readCredential(input, accepts(acceptsToken, 'session_token') ? sessionRules : machineRules);
     if (credential.token === null) return signedOut(credential.reason, acceptsToken);
-    return verifier.verify(credential.token, credential.source === 'cookie' ? 'session_token' : acceptsToken, credential.unscanned === true);
+    return verifier.verify(credential.token, credential.source === 'cookie' ? 'session_token' : acceptsToken, credential.unscanned);
   };
 
   const clerkAuth: ClerkAuth = {

@@ -16,7 +16,7 @@ export type Credential =
        * malformed header (400), not a bad token. The scan waits for a verified-token cache miss
        * (`hasWhitespace`): a cached token is the proof it has none.
        */
-      unscanned?: true;
+      unscanned: boolean;
     }
   | { token: null; reason: SignedOutReason };
 
@@ -92,7 +92,7 @@ function fromHeaders(h: HeaderView, rules: CredentialRules): Credential {
   const cookies = h.cookie();
   if (!cookies.cookie || !isSameOrigin(cookies)) return MISSING;
   const outcome = sessionCookie(cookies.cookie, rules.cookie, rules.maxTokenLength);
-  return outcome.token === null ? outcome : { token: outcome.token, source: 'cookie' };
+  return outcome.token === null ? outcome : { token: outcome.token, source: 'cookie', unscanned: false };
 }
 
 /**
@@ -144,7 +144,7 @@ export function hasWhitespace(token: string): boolean {
 function checkToken(token: string, max: number, source: 'header' | 'string' | 'params', unscanned = false): Credential {
   if (token === '') return MALFORMED;
   if (token.length > max) return { token: null, reason: SignedOutReason.TokenTooLarge };
-  return unscanned ? { token, source, unscanned } : { token, source };
+  return { token, source, unscanned };
 }
 
 /**

@@ -3,8 +3,9 @@
  * runtime has, one key import per JWK:
  * - on Node, `node:crypto`'s one-shot `verify` with a cached `KeyObject`, on libuv's thread pool
  *   (BENCHMARKS.md, "Main thread or thread pool": over HTTP a server verifying every request's token
- *   on the pool served 1.24× the cold requests per second of one verifying on its main thread with the
- *   server on one CPU, 1.39× with two; a lone verification pays the hop, ~20–40 µs);
+ *   on the pool served 1.23–1.27× the cold requests per second of one verifying on its main thread with
+ *   the server on one CPU, 1.31–1.39× with two, in three runs; a lone verification pays the hop,
+ *   ~20–40 µs);
  * - everywhere else (Deno, Bun, workerd, browsers, and Node releases without
  *   `process.getBuiltinModule`), WebCrypto's `crypto.subtle.verify`.
  *

@@ -191,11 +191,11 @@ export class TokenVerifier {
     const headerProblem = checkHeader(decoded.header, headerTypes);
     if (headerProblem) return { reason: headerProblem };
     const signatureProblem = verifySignature(decoded, found.key);
-    if (!(signatureProblem instanceof Promise)) return jwtOutcome(signatureProblem, () => checkClaims(decoded.payload, checks), decoded.payload);
-    // The claims are checked while the signature is verified off this thread; a signature problem
-    // still comes first, as in @clerk/backend.
+    // Checked while the signature is verified off this thread; a signature problem still comes first,
+    // as in @clerk/backend (`jwtOutcome`).
     const claimProblem = checkClaims(decoded.payload, checks);
-    return signatureProblem.then((problem) => jwtOutcome(problem, () => claimProblem, decoded.payload));
+    if (!(signatureProblem instanceof Promise)) return jwtOutcome(signatureProblem, claimProblem, decoded.payload);
+    return signatureProblem.then((problem) => jwtOutcome(problem, claimProblem, decoded.payload));
   }
 
   private remember(token: string, auth: AuthenticateResult['auth'], kind: TokenKind, payload: Record<string, unknown>): AuthenticateResult {
@@ -350,10 +350,9 @@ export class TokenVerifier {
 }
 
 /** A JWT's verdict: the signature's problem first, then the claims', else its verified payload. */
-function jwtOutcome(signatureProblem: SignedOutReason | undefined, claimProblem: () => SignedOutReason | undefined, payload: Record<string, unknown>): Verified {
+function jwtOutcome(signatureProblem: SignedOutReason | undefined, claimProblem: SignedOutReason | undefined, payload: Record<string, unknown>): Verified {
   if (signatureProblem) return { reason: signatureProblem };
-  const problem = claimProblem();
-  return problem ? { reason: problem } : { payload };
+  return claimProblem ? { reason: claimProblem } : { payload };
 }
 
 /** The result of an opaque token Clerk accepted: its frozen auth object, and its expiration. */

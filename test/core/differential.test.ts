@@ -1,3 +1,4 @@
+
 /**
  * Differential test: the core's decision and auth fields equal @clerk/backend's own
  * `authenticateRequest` + `toAuth()` on a generated corpus of more than 10,000 tokens (valid, expired,
@@ -19,20 +20,12 @@ import { createClerkClient, type ClerkClient } from '@clerk/backend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClerkAuth, type AcceptsToken, type ClerkAuth, type ClerkAuthObject } from 'clerk-api-auth';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type SessionTokenOptions, type TestIssuer } from 'clerk-api-auth/testing';
+import { prng } from '../support/prng.js';
 
 const PARTIES = ['https://app.example.com'];
 let issuer: TestIssuer;
 let stranger: TestIssuer;
 
-function prng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(20261122);
 const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 const chance = (p: number) => random() < p;

@@ -1,3 +1,4 @@
+
 /**
  * Sustained load through both reference servers, loopback only, bounded in time and in count.
  *
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { createHistogram } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
+import { prng } from '../support/prng.js';
 
 const SECONDS = Number(process.env.CLERK_API_AUTH_STRESS_SECONDS ?? 180);
 const WARMUP_SECONDS = Math.min(20, Math.max(5, Math.round(SECONDS / 8)));
@@ -115,18 +117,6 @@ async function stopChild(child: Child | undefined): Promise<void> {
 
 const memory = async (child: Child, gc: boolean): Promise<Memory> => (await child.ask<{ usage: Memory }>({ type: 'memory', gc }, 'memory')).usage;
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
-
-/** Deterministic PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(async () => {
   [issuer, stranger] = await Promise.all([createTestIssuer(), createTestIssuer()]);
