@@ -51,7 +51,8 @@ export function runAt(at: number, callback: () => void): () => void {
 
 /**
  * The one "end this stream at expiry" helper: passes `source` through until `expiresAt` (ms since the
- * epoch), then asks the source to stop and ends with `last()` — its value is yielded once (GraphQL: a
+ * epoch), then asks the source to stop and ends with `last()` — never a source value that arrived after
+ * `expiresAt`, even when the timer has not run yet — its value is yielded once (GraphQL: a
  * final `UNAUTHENTICATED` payload), or, when it throws, the pending `next()` rejects with that error
  * (tRPC: an `UNAUTHORIZED` error). The source is asked to stop without being awaited: an async
  * generator suspended on its next event would hold the end back. A consumer's `return()` stops the
@@ -125,6 +126,13 @@ export function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: number, last
             if (result.done) {
               state = 'closed';
               cancel();
+            } else if (Date.now() > expiresAt) {
+              // A value that arrives after expiry, before the timer ran (a busy loop, a loaded machine):
+              // it is not delivered; the stream ends here, exactly as the timer would have ended it.
+              state = 'expired';
+              cancel();
+              stopSource();
+              return finish(into);
             }
             resolve(result);
           },

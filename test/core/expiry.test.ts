@@ -27,6 +27,29 @@ describe('untilExpiry', () => {
     expect(stopped.value).toBe(true);
   });
 
+  it('a value that arrives after expiry before the timer could run is not delivered: the stream ends with last()', async () => {
+    const stopped = { value: false };
+    const expiresAt = Date.now() + 30;
+    async function* late(): AsyncGenerator<number> {
+      try {
+        yield 1;
+        // Holds the event loop past expiresAt, so the expiry timer cannot fire before this value arrives.
+        while (Date.now() <= expiresAt + 5) {
+          // busy
+        }
+        yield 2;
+        yield 3;
+      } finally {
+        stopped.value = true;
+      }
+    }
+    const seen: number[] = [];
+    for await (const value of untilExpiry(late(), expiresAt, () => -1)) seen.push(value);
+    expect(seen).toEqual([1, -1]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(stopped.value).toBe(true);
+  });
+
   it('when last() throws, the pending next() rejects with that error (tRPC ends subscriptions so)', async () => {
     const stream = untilExpiry(ticks(1000, 20, { value: false }), Date.now() + 50, () => {
       throw new Error('expired');
