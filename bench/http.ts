@@ -19,10 +19,16 @@
  * graphql-http, Mercurius, Pothos) the same number of rounds of 0.6 × `seconds` (1.5 s), which keeps
  * the whole section near six and a half minutes on a 2-core machine (about 100 s of it starting servers).
  *
+ * On Linux each run also reads the server process's CPU time (every thread, `/proc/<pid>/task/<tid>/
+ * schedstat`) before and after the load, giving CPU µs per request: `cpuVsNoAuth` (no-auth CPU per
+ * request / this variant's) is the throughput ratio the server's own work allows, which the machine's
+ * scheduling noise moves far less than req/s.
+ *
  *   npx tsx bench/http.ts   (part of `npm run bench`; BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP (s, default 2;
  *                           0.6 × for the short servers); BENCH_HTTP=node,trpc-fastify,... picks servers by
  *                           name; BENCH_VERBOSE=1 prints every round)
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createTestIssuer } from 'clerk-api-auth/testing';
@@ -40,6 +46,10 @@ export interface HttpRow {
   p99Ms: number;
   errors: number;
   vsNoAuth: number;
+  /** The server's CPU time per request (µs, median of rounds), where the OS tells it (Linux). */
+  cpuUsPerReq?: number;
+  /** No-auth CPU per request / this variant's (median of per-round ratios): the throughput its own work allows. */
+  cpuVsNoAuth?: number;
   /** Only on servers that also run `authenticateRequest` per request. */
   vsAuthenticateRequest?: number;
 }
@@ -108,13 +118,34 @@ interface Sample {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** The server process's CPU time per request (µs), where the OS tells it (Linux). */
+  cpuUsPerReq: number | undefined;
 }
 
-/** One autocannon run. */
-async function load(target: Target, seconds: number): Promise<Sample> {
+/**
+ * CPU time (ns) every thread of a process has run so far, from /proc/<pid>/task/<tid>/schedstat
+ * (Linux); `undefined` elsewhere. Time the hypervisor gave to another guest (steal) is not in it, so
+ * on a shared machine it measures the server's work where req/s also measures its neighbours'.
+ */
+function cpuNs(pid: number | undefined): bigint | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    let total = 0n;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) total += BigInt(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0] as string);
+    return total;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One autocannon run against the server process `pid`. */
+async function load(target: Target, seconds: number, pid: number | undefined): Promise<Sample> {
+  const before = cpuNs(pid);
   const result = await autocannon({ ...target, connections: 32, duration: seconds });
+  const after = cpuNs(pid);
   if (result['2xx'] === 0) throw new Error(`${target.url}: no successful response under load`);
-  return { reqPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+  const cpuUsPerReq = before === undefined || after === undefined || result.requests.total === 0 ? undefined : Number(after - before) / 1000 / result.requests.total;
+  return { reqPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx, cpuUsPerReq };
 }
 
 async function answer(target: Target): Promise<{ status: number; body: string }> {
@@ -172,20 +203,25 @@ export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
         const ports = new Map(variants.map((variant, i) => [variant, (children[i] as { port: number }).port]));
         await check(server, ports, `Bearer ${token}`);
         const targets = variants.map((variant) => server.target(ports.get(variant) as number, { authorization: `Bearer ${token}` }));
-        for (const target of targets) await load(target, warmup * scale); // warm-up: JIT, caches
+        const pids = children.map((child) => child.child.pid);
+        for (const [i, target] of targets.entries()) await load(target, warmup * scale, pids[i]); // warm-up: JIT, caches
         for (let round = 0; round < rounds; round++) {
           // Rotate the order so no variant always runs first (or last) in a round.
           for (let i = 0; i < variants.length; i++) {
             const index = (i + round) % variants.length;
-            samples.get(variants[index] as Variant)?.push(await load(targets[index] as Target, seconds * scale));
+            samples.get(variants[index] as Variant)?.push(await load(targets[index] as Target, seconds * scale, pids[index]));
           }
         }
       } finally {
         await Promise.all(children.map((child) => child.stop()));
       }
       const of = (variant: Variant) => samples.get(variant) as Sample[];
-      if (process.env.BENCH_VERBOSE) for (const variant of variants) console.error(server.name, variant, of(variant).map((s) => Math.round(s.reqPerSec)).join(' '));
+      if (process.env.BENCH_VERBOSE) for (const variant of variants) console.error(server.name, variant, of(variant).map((s) => Math.round(s.reqPerSec)).join(' '), '| cpu µs/req', of(variant).map((s) => s.cpuUsPerReq?.toFixed(1)).join(' '));
       const perRound = (variant: Variant, base: Variant) => median(of(variant).map((s, i) => s.reqPerSec / (of(base)[i] as Sample).reqPerSec));
+      const cpuOf = (variant: Variant) => of(variant).map((s) => s.cpuUsPerReq);
+      const measuredCpu = variants.every((variant) => cpuOf(variant).every((cpu) => cpu !== undefined));
+      // Throughput the server's own CPU time allows, relative to no auth: no-auth µs per request / this variant's, per round.
+      const cpuRatio = (variant: Variant) => median(of(variant).map((s, i) => ((of('none')[i] as Sample).cpuUsPerReq as number) / (s.cpuUsPerReq as number)));
       for (const variant of variants) {
         rows.push({
           server: server.name,
@@ -196,6 +232,7 @@ export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
           p99Ms: median(of(variant).map((s) => s.p99Ms)),
           errors: of(variant).reduce((sum, s) => sum + s.errors, 0),
           vsNoAuth: perRound(variant, 'none'),
+          ...(measuredCpu && { cpuUsPerReq: median(cpuOf(variant) as number[]), cpuVsNoAuth: cpuRatio(variant) }),
           ...(variants.includes('clerk') && { vsAuthenticateRequest: perRound(variant, 'clerk') }),
         });
       }
@@ -210,9 +247,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { rows, placement } = await benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 4));
   console.log(placement);
   console.table(
-    rows.map(({ vsNoAuth, vsAuthenticateRequest, ...row }) => ({
+    rows.map(({ vsNoAuth, vsAuthenticateRequest, cpuUsPerReq, cpuVsNoAuth, ...row }) => ({
       ...row,
       vsNoAuth: `${vsNoAuth.toFixed(2)}×`,
+      cpuUsPerReq: cpuUsPerReq === undefined ? '' : cpuUsPerReq.toFixed(1),
+      cpuVsNoAuth: cpuVsNoAuth === undefined ? '' : `${cpuVsNoAuth.toFixed(2)}×`,
       vsAuthenticateRequest: vsAuthenticateRequest === undefined ? '' : `${vsAuthenticateRequest.toFixed(2)}×`,
     })),
   );

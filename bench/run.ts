@@ -72,8 +72,8 @@ for (const row of http.rows) {
   lines.push({
     benchmark: `HTTP ${row.label}`,
     case: row.variant,
-    value: `${row.reqPerSec} req/s, p99 ${row.p99Ms} ms${row.errors ? `, ${row.errors} errors` : ''}`,
-    ratio: `${row.vsNoAuth.toFixed(2)}× no-auth${row.vsAuthenticateRequest === undefined ? '' : `, ${row.vsAuthenticateRequest.toFixed(2)}× authReq`}`,
+    value: `${row.reqPerSec} req/s, p99 ${row.p99Ms} ms${row.cpuUsPerReq === undefined ? '' : `, ${row.cpuUsPerReq.toFixed(1)} µs CPU/req`}${row.errors ? `, ${row.errors} errors` : ''}`,
+    ratio: `${row.vsNoAuth.toFixed(2)}× no-auth${row.cpuVsNoAuth === undefined ? '' : ` (CPU ${row.cpuVsNoAuth.toFixed(2)}×)`}${row.vsAuthenticateRequest === undefined ? '' : `, ${row.vsAuthenticateRequest.toFixed(2)}× authReq`}`,
     target: row.variant === 'clerk-api-auth' ? '≥ 0.9× no auth' : '',
   });
 }

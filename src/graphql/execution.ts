@@ -113,27 +113,68 @@ interface Slot<T> {
   others?: WeakMap<object, Map<OperationDefinitionNode, { value: T }>>;
 }
 
+/** The execution that claimed a context object first: its variable-values object, operation and value. */
+interface ContextSlot<T> {
+  readonly variables: unknown;
+  readonly operation: OperationDefinitionNode;
+  value: T;
+}
+
 /**
- * One decision per execution, for resolvers: keyed by the execution's own variable-values object
- * (graphql-js and graphql-tools' executor make a fresh one per execution and hold it only as long as
- * the execution), checked against the context and the operation. Never keyed by the context object
- * alone: servers that hand graphql-ws one context object per connection run several operations on
- * it at once, and one operation's decision must never answer for another's.
+ * One decision per execution, for resolvers. The first execution on a context object keeps its value
+ * on the context itself (under a symbol of this instance's own: no key, no JSON), checked against the
+ * execution's variable-values object (graphql-js and graphql-tools' executor make a fresh one per
+ * execution) and operation: an HTTP request's context serves one execution, so nothing else is
+ * needed, and nothing is allocated for the garbage collector to trace. Any other execution on the
+ * same context (servers that hand graphql-ws one context object per connection run several
+ * operations on it at once) is kept apart, keyed by its own variable-values object, checked against
+ * the context and the operation: one operation's decision never answers for another's.
  *
  * @internal
  */
 export class PerExecution<T> {
   private readonly slots = new WeakMap<object, Slot<T>>();
+  private readonly key = Symbol('clerk-api-auth.execution');
 
   constructor(private readonly make: (context: object, info: GraphQLResolveInfo) => T) {}
 
   of(context: object, info: GraphQLResolveInfo): T {
+    const own = (context as Record<symbol, ContextSlot<T> | undefined>)[this.key];
+    if (own !== undefined) {
+      if (own.variables === info.variableValues && own.operation === info.operation) return own.value;
+      return this.shared(context, info);
+    }
+    if (!Object.isExtensible(context)) return this.shared(context, info);
+    const value = this.make(context, info);
+    const slot: ContextSlot<T> = { variables: info.variableValues, operation: info.operation, value };
+    (context as Record<symbol, ContextSlot<T>>)[this.key] = slot;
+    return value;
+  }
+
+  /** Replaces the value kept for this execution (e.g. a promise by what it settled to). */
+  remember(context: object, info: GraphQLResolveInfo, value: T): void {
+    const own = (context as Record<symbol, ContextSlot<T> | undefined>)[this.key];
+    if (own !== undefined && own.variables === info.variableValues && own.operation === info.operation) {
+      own.value = value;
+      return;
+    }
+    const slot = this.slots.get(info.variableValues as unknown as object);
+    if (slot === undefined) return;
+    if (slot.context === context && slot.operation === info.operation) slot.value = value;
+    else {
+      const shared = slot.others?.get(context)?.get(info.operation);
+      if (shared !== undefined) shared.value = value;
+    }
+  }
+
+  /** An execution on a context another execution claimed first. */
+  private shared(context: object, info: GraphQLResolveInfo): T {
     const key = info.variableValues as unknown as object;
     const operation = info.operation;
     const slot = this.slots.get(key);
     if (slot !== undefined && slot.context === context && slot.operation === operation) return slot.value;
-    const shared = slot?.others?.get(context)?.get(operation);
-    if (shared !== undefined) return shared.value;
+    const found = slot?.others?.get(context)?.get(operation);
+    if (found !== undefined) return found.value;
     const value = this.make(context, info);
     if (slot === undefined) {
       this.slots.set(key, { context, operation, value });
@@ -145,17 +186,6 @@ export class PerExecution<T> {
       byOperation.set(operation, { value });
     }
     return value;
-  }
-
-  /** Replaces the value kept for this execution (e.g. a promise by what it settled to). */
-  remember(context: object, info: GraphQLResolveInfo, value: T): void {
-    const slot = this.slots.get(info.variableValues as unknown as object);
-    if (slot === undefined) return;
-    if (slot.context === context && slot.operation === info.operation) slot.value = value;
-    else {
-      const shared = slot.others?.get(context)?.get(info.operation);
-      if (shared !== undefined) shared.value = value;
-    }
   }
 }
 

@@ -16,7 +16,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { isCredentialRejected, type AuthCheck, type AuthRequirement, type UnauthenticatedError } from '../core/internal.js';
-import type { FieldRule, SchemaRules } from './rules.js';
+import type { FieldRule, FieldSite, SchemaRules } from './rules.js';
 
 /** Why a field is denied: the core error its rule produced. @internal */
 import type { DenialError } from '../core/internal.js';
@@ -88,7 +88,13 @@ export interface PlanInput {
   readonly check: (requirement: AuthRequirement) => AuthCheck;
 }
 
-const EMPTY: Plan = Object.freeze({ denials: new Map(), guarded: false });
+const NO_DENIALS: ReadonlyMap<FieldNode, Denial> = new Map();
+/** The plans of an operation with nothing denied: selecting no rule, or only allowed ones. */
+const EMPTY: Plan = Object.freeze({ denials: NO_DENIALS, guarded: false });
+const GUARDED: Plan = Object.freeze({ denials: NO_DENIALS, guarded: true });
+const ALLOWED: AuthCheck = Object.freeze({ ok: true });
+const UNGUARDED: FieldOutcome = Object.freeze({ denied: undefined, allowedSomewhere: true, guarded: false });
+const GUARDED_ALLOWED: FieldOutcome = Object.freeze({ denied: undefined, allowedSomewhere: true, guarded: true });
 
 /**
  * Walks the operation once per field node (fragments, inline fragments and aliases included,
@@ -107,8 +113,11 @@ export function planOperation(input: PlanInput): Plan {
   const root = rootType(rules.schema, operation);
   if (!root || !rules.reaches(root)) return EMPTY;
   const walker = new Walker(input);
-  walker.selectionSet(operation.selectionSet, root, rules.possible(root), new Set());
-  return walker.denials.size === 0 && !walker.guarded ? EMPTY : { denials: walker.denials, guarded: walker.guarded };
+  // The operation's own selection set is entered once: nothing to memoize there.
+  walker.selectionSet(operation.selectionSet, root, rules.possible(root), undefined, false);
+  const { denials, guarded } = walker;
+  if (denials === undefined) return guarded ? GUARDED : EMPTY;
+  return { denials, guarded };
 }
 
 function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): GraphQLObjectType | null | undefined {
@@ -134,32 +143,42 @@ interface FieldOutcome {
   readonly guarded: boolean;
 }
 
+/**
+ * One walk. Its memo tables are made when first needed: a small operation (the common case) allocates
+ * next to nothing beyond its plan.
+ */
 class Walker {
-  readonly denials = new Map<FieldNode, Denial>();
+  denials: Map<FieldNode, Denial> | undefined;
   guarded = false;
-  private readonly budget: DenialBudget = { reported: 0, truncated: new Map(), truncatedByError: new Map() };
-  private readonly checks = new Map<FieldRule, AuthCheck>();
-  private readonly requirementChecks = new Map<AuthRequirement, AuthCheck>();
-  private readonly walked = new Map<SelectionSetNode, Set<readonly GraphQLObjectType[]>>();
-  private readonly outcomes = new Map<readonly GraphQLObjectType[], Map<string, FieldOutcome>>();
+  private budget: DenialBudget | undefined;
+  private firstRequirement: AuthRequirement | undefined;
+  private firstCheck: AuthCheck | undefined;
+  private requirementChecks: Map<AuthRequirement, AuthCheck> | undefined;
+  private walked: Map<SelectionSetNode, Set<readonly GraphQLObjectType[]>> | undefined;
+  private deniedOutcomes: Map<FieldSite, FieldOutcome> | undefined;
   /** `byType` maps that belong to one denial (the others are shared outcomes, copied before a change). */
-  private readonly owned = new WeakSet<ReadonlyMap<string, DenialError>>();
+  private owned: Set<ReadonlyMap<string, DenialError>> | undefined;
 
   constructor(private readonly input: PlanInput) {}
 
+  /** Walks a selection set for a set of possible types, once (`memoize`: unless it can only be reached once). */
   selectionSet(
     selectionSet: SelectionSetNode,
     parent: GraphQLCompositeType,
     possible: readonly GraphQLObjectType[],
-    spreads: Set<string>,
+    spreads: Set<string> | undefined,
+    memoize = true,
   ): void {
-    let seen = this.walked.get(selectionSet);
-    if (seen === undefined) {
-      seen = new Set();
-      this.walked.set(selectionSet, seen);
+    if (memoize) {
+      this.walked ??= new Map();
+      let seen = this.walked.get(selectionSet);
+      if (seen === undefined) {
+        seen = new Set();
+        this.walked.set(selectionSet, seen);
+      }
+      if (seen.has(possible)) return;
+      seen.add(possible);
     }
-    if (seen.has(possible)) return;
-    seen.add(possible);
 
     const { rules, fragments } = this.input;
     for (const selection of selectionSet.selections) {
@@ -179,14 +198,15 @@ class Walker {
           const name = selection.name.value;
           const fragment = fragments[name];
           // A fragment cycle is invalid GraphQL; never loop on one anyway.
-          if (!fragment || spreads.has(name)) break;
+          if (!fragment || spreads?.has(name) === true) break;
           const condition = this.compositeType(fragment.typeCondition.name.value);
           if (!condition) break;
           const narrowed = rules.narrow(possible, condition);
           if (narrowed.length === 0) break;
-          spreads.add(name);
-          this.selectionSet(fragment.selectionSet, condition, narrowed, spreads);
-          spreads.delete(name);
+          const path = spreads ?? new Set<string>();
+          path.add(name);
+          this.selectionSet(fragment.selectionSet, condition, narrowed, path);
+          path.delete(name);
           break;
         }
       }
@@ -209,57 +229,50 @@ class Walker {
     if (!outcome.allowedSomewhere || !node.selectionSet) return;
     const named = getNamedType(definition.type);
     if (!isCompositeType(named) || !rules.reaches(named)) return;
-    this.selectionSet(node.selectionSet, named, rules.possible(named), new Set());
+    this.selectionSet(node.selectionSet, named, rules.possible(named), undefined);
   }
 
   /**
-   * The decision for a field name on a set of possible types, memoized: every node selecting the
-   * same field on the same types (aliases, repeated fragments) shares it, so the walk costs a map
-   * lookup per node.
+   * The decision for a field name on a set of possible types: the schema's rules there (interned by
+   * `SchemaRules.site`), each checked once per walk. An allowed outcome is a shared constant; a denied
+   * one is made once per site, so every node selecting the same field on the same types (aliases,
+   * repeated fragments) shares it and the walk stays linear in the document.
    */
   private outcome(possible: readonly GraphQLObjectType[], name: string): FieldOutcome {
-    let byName = this.outcomes.get(possible);
-    if (byName === undefined) {
-      byName = new Map();
-      this.outcomes.set(possible, byName);
-    }
-    let outcome = byName.get(name);
-    if (outcome === undefined) {
-      const { rules } = this.input;
-      let denied: Map<string, DenialError> | undefined;
-      let allowedSomewhere = false;
-      let guarded = false;
-      for (const type of possible) {
-        const rule = rules.ruleOf(type, name);
-        if (rule === undefined) {
-          allowedSomewhere = true;
-          continue;
-        }
-        guarded = true;
-        const check = this.check(rule);
-        if (check.ok) {
-          allowedSomewhere = true;
-          continue;
-        }
-        denied ??= new Map();
-        if (!denied.has(type.name)) denied.set(type.name, check.error);
+    const site = this.input.rules.site(possible, name);
+    if (site.guarded.length === 0) return UNGUARDED;
+    const known = this.deniedOutcomes?.get(site);
+    if (known !== undefined) return known;
+    let denied: Map<string, DenialError> | undefined;
+    let allowedSomewhere = site.unguardedSomewhere;
+    for (const { type, rule } of site.guarded) {
+      const check = this.check(rule);
+      if (check.ok) {
+        allowedSomewhere = true;
+        continue;
       }
-      outcome = { denied, allowedSomewhere, guarded };
-      byName.set(name, outcome);
+      denied ??= new Map();
+      if (!denied.has(type.name)) denied.set(type.name, check.error);
     }
+    if (denied === undefined) return GUARDED_ALLOWED;
+    const outcome: FieldOutcome = { denied, allowedSomewhere, guarded: true };
+    (this.deniedOutcomes ??= new Map()).set(site, outcome);
     return outcome;
   }
 
   /** Records a denied node; a node reached again on other types adds them (copying a shared map first). */
   private deny(node: FieldNode, denied: ReadonlyMap<string, DenialError>): void {
+    this.denials ??= new Map();
     const denial = this.denials.get(node);
     if (denial === undefined) {
+      this.budget ??= { reported: 0, truncated: new Map(), truncatedByError: new Map() };
       this.denials.set(node, { node, byType: denied, reported: undefined, budget: this.budget });
       return;
     }
     for (const [type, error] of denied) {
       if (denial.byType.has(type)) continue;
       let own = denial.byType as Map<string, DenialError>;
+      this.owned ??= new Set();
       if (!this.owned.has(own)) {
         own = new Map(denial.byType);
         this.owned.add(own);
@@ -269,24 +282,26 @@ class Walker {
     }
   }
 
+  /** A rule's requirements, all of them (each checked once per walk): the first failing one's answer, else allowed. */
   private check(rule: FieldRule): AuthCheck {
-    let result = this.checks.get(rule);
-    if (result === undefined) {
-      result = { ok: true };
-      for (const requirement of rule.requirements) {
-        let outcome = this.requirementChecks.get(requirement);
-        if (outcome === undefined) {
-          outcome = this.input.check(requirement);
-          this.requirementChecks.set(requirement, outcome);
-        }
-        if (!outcome.ok) {
-          result = outcome;
-          break;
-        }
-      }
-      this.checks.set(rule, result);
+    for (const requirement of rule.requirements) {
+      const outcome = this.requirement(requirement);
+      if (!outcome.ok) return outcome;
     }
-    return result;
+    return ALLOWED;
+  }
+
+  /** One requirement for the current caller, checked once per walk (most operations meet one or two). */
+  private requirement(requirement: AuthRequirement): AuthCheck {
+    if (requirement === this.firstRequirement) return this.firstCheck as AuthCheck;
+    let outcome = this.requirementChecks?.get(requirement);
+    if (outcome !== undefined) return outcome;
+    outcome = this.input.check(requirement);
+    if (this.firstRequirement === undefined) {
+      this.firstRequirement = requirement;
+      this.firstCheck = outcome;
+    } else (this.requirementChecks ??= new Map()).set(requirement, outcome);
+    return outcome;
   }
 
   private compositeType(name: string): GraphQLCompositeType | undefined {

@@ -51,8 +51,21 @@ export interface SchemaRules {
   possible(type: GraphQLCompositeType): readonly GraphQLObjectType[];
   /** `current` narrowed by a type condition (interned). */
   narrow(current: readonly GraphQLObjectType[], condition: GraphQLCompositeType): readonly GraphQLObjectType[];
+  /** The rules a field name meets on a set of possible types (interned: same input, same object). */
+  site(possible: readonly GraphQLObjectType[], field: string): FieldSite;
   /** Object fields that carry a rule, by type name. */
   readonly guardedFields: ReadonlyMap<string, ReadonlyMap<string, FieldRule>>;
+}
+
+/**
+ * What a field name selected on a set of possible types meets, known from the schema alone: the
+ * rule of each possible type that has one, and whether some possible type has none.
+ *
+ * @internal
+ */
+export interface FieldSite {
+  readonly guarded: ReadonlyArray<{ readonly type: GraphQLObjectType; readonly rule: FieldRule }>;
+  readonly unguardedSomewhere: boolean;
 }
 
 const cache = new WeakMap<GraphQLSchema, SchemaRules>();
@@ -140,11 +153,32 @@ function build(schema: GraphQLSchema): SchemaRules {
     return list;
   };
 
+  const ruleOf = (type: GraphQLObjectType, field: string): FieldRule | undefined => byType.get(type)?.get(field);
+  const siteCache = new Map<readonly GraphQLObjectType[], Map<string, FieldSite>>();
+
   return {
     schema,
     any: byType.size > 0,
     guardedFields,
-    ruleOf: (type, field) => byType.get(type)?.get(field),
+    ruleOf,
+    site(types, field) {
+      let byField = siteCache.get(types);
+      if (byField === undefined) {
+        byField = new Map();
+        siteCache.set(types, byField);
+      }
+      let site = byField.get(field);
+      if (site === undefined) {
+        const guarded: Array<{ type: GraphQLObjectType; rule: FieldRule }> = [];
+        for (const type of types) {
+          const rule = ruleOf(type, field);
+          if (rule !== undefined) guarded.push(Object.freeze({ type, rule }));
+        }
+        site = Object.freeze({ guarded: Object.freeze(guarded), unguardedSomewhere: guarded.length < types.length });
+        byField.set(field, site);
+      }
+      return site;
+    },
     reaches: (type) => reachable.has(type),
     possible,
     narrow(current, condition) {
