@@ -14,17 +14,19 @@
  * On Linux with two or more cores the servers run on the last core and this process (autocannon) on
  * the others (`taskset`), so the load generator does not steal the server's CPU. The variants of a
  * server are measured in interleaved rounds; ratios are medians of per-round ratios, so a slow patch
- * of the machine hits every variant alike. The issue-16 servers run `rounds` × `seconds` (default
- * 4 × 2.5 s); the no-auth vs clerk-api-auth servers (Express, Fastify, Lambda, Next.js pages, Apollo,
- * graphql-http, Mercurius, Pothos) the same number of rounds of 0.6 × `seconds` (1.5 s), which keeps
- * the whole section near six and a half minutes on a 2-core machine (about 100 s of it starting servers).
+ * of the machine hits every variant alike. Two processes running the same code differ by up to ±10 %
+ * in throughput (JIT and heap-layout luck, measured with no-auth against no-auth), so each server runs
+ * `replicates` fresh sets of processes (default 3), each warmed up and measured `rounds` × `seconds`
+ * (default 2 × 2.5 s; 0.6 × `seconds` for the no-auth vs clerk-api-auth servers: Express, Fastify,
+ * Lambda, Next.js pages, Apollo, graphql-http, Mercurius, Pothos), and the medians take every round of
+ * every replicate.
  *
  * On Linux each run also reads the server process's CPU time (every thread, `/proc/<pid>/task/<tid>/
  * schedstat`) before and after the load, giving CPU µs per request: `cpuVsNoAuth` (no-auth CPU per
- * request / this variant's) is the throughput ratio the server's own work allows, which the machine's
- * scheduling noise moves far less than req/s.
+ * request / this variant's) is the throughput ratio the server's own work allows: when it agrees with
+ * the req/s ratio, the gap is the server's work and not the load generator or the network stack.
  *
- *   npx tsx bench/http.ts   (part of `npm run bench`; BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP (s, default 2;
+ *   npx tsx bench/http.ts   (part of `npm run bench`; BENCH_SECONDS, BENCH_ROUNDS, BENCH_REPLICATES, BENCH_WARMUP (s, default 2;
  *                           0.6 × for the short servers); BENCH_HTTP=node,trpc-fastify,... picks servers by
  *                           name; BENCH_VERBOSE=1 prints every round)
  */
@@ -183,7 +185,7 @@ async function check(server: Server, ports: ReadonlyMap<Variant, number>, author
   if (!denied) throw new Error(`${server.name}/ours: a request without a token answered ${status} ${body.slice(0, 200)}; expected a denial`);
 }
 
-export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
+export async function benchHttp(seconds = 2.5, rounds = 2, replicates = 3): Promise<HttpBench> {
   const issuer = await createTestIssuer();
   const token = await issuer.sessionToken({ userId: 'user_bench', expiresInSeconds: 3600 });
   const env = { CLERK_JWT_KEY: issuer.jwtKey, CLERK_SECRET_KEY: issuer.secretKey, CLERK_PUBLISHABLE_KEY: issuer.publishableKey };
@@ -197,23 +199,28 @@ export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
     for (const server of SERVERS.filter(({ name }) => only === undefined || only.includes(name))) {
       const { variants } = server;
       const scale = server.short ? 0.6 : 1;
-      const children = await Promise.all(variants.map((variant) => startServer(`${here}http-server.ts`, [server.name, variant], env, pinned?.serverCpu)));
       const samples = new Map<Variant, Sample[]>(variants.map((variant) => [variant, []]));
-      try {
-        const ports = new Map(variants.map((variant, i) => [variant, (children[i] as { port: number }).port]));
-        await check(server, ports, `Bearer ${token}`);
-        const targets = variants.map((variant) => server.target(ports.get(variant) as number, { authorization: `Bearer ${token}` }));
-        const pids = children.map((child) => child.child.pid);
-        for (const [i, target] of targets.entries()) await load(target, warmup * scale, pids[i]); // warm-up: JIT, caches
-        for (let round = 0; round < rounds; round++) {
-          // Rotate the order so no variant always runs first (or last) in a round.
-          for (let i = 0; i < variants.length; i++) {
-            const index = (i + round) % variants.length;
-            samples.get(variants[index] as Variant)?.push(await load(targets[index] as Target, seconds * scale, pids[index]));
+      // Each replicate is a fresh set of server processes: one process's luck (JIT choices, heap
+      // layout) moves its throughput by up to ±10 % against an identical process, so a single pair of
+      // processes cannot show a 0.9× target; medians over several pairs can.
+      for (let replicate = 0; replicate < replicates; replicate++) {
+        const children = await Promise.all(variants.map((variant) => startServer(`${here}http-server.ts`, [server.name, variant], env, pinned?.serverCpu)));
+        try {
+          const ports = new Map(variants.map((variant, i) => [variant, (children[i] as { port: number }).port]));
+          if (replicate === 0) await check(server, ports, `Bearer ${token}`);
+          const targets = variants.map((variant) => server.target(ports.get(variant) as number, { authorization: `Bearer ${token}` }));
+          const pids = children.map((child) => child.child.pid);
+          for (const [i, target] of targets.entries()) await load(target, warmup * scale, pids[i]); // warm-up: JIT, caches
+          for (let round = 0; round < rounds; round++) {
+            // Rotate the order so no variant always runs first (or last) in a round.
+            for (let i = 0; i < variants.length; i++) {
+              const index = (i + round + replicate) % variants.length;
+              samples.get(variants[index] as Variant)?.push(await load(targets[index] as Target, seconds * scale, pids[index]));
+            }
           }
+        } finally {
+          await Promise.all(children.map((child) => child.stop()));
         }
-      } finally {
-        await Promise.all(children.map((child) => child.stop()));
       }
       const of = (variant: Variant) => samples.get(variant) as Sample[];
       if (process.env.BENCH_VERBOSE) for (const variant of variants) console.error(server.name, variant, of(variant).map((s) => Math.round(s.reqPerSec)).join(' '), '| cpu µs/req', of(variant).map((s) => s.cpuUsPerReq?.toFixed(1)).join(' '));
@@ -244,7 +251,7 @@ export async function benchHttp(seconds = 2.5, rounds = 4): Promise<HttpBench> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { rows, placement } = await benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 4));
+  const { rows, placement } = await benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 2), Number(process.env.BENCH_REPLICATES ?? 3));
   console.log(placement);
   console.table(
     rows.map(({ vsNoAuth, vsAuthenticateRequest, cpuUsPerReq, cpuVsNoAuth, ...row }) => ({

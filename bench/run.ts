@@ -2,8 +2,9 @@
  * `npm run bench`: every benchmark in one run, one table. Ratios are always against a baseline
  * measured in the same run. Results are recorded in BENCHMARKS.md with the machine they ran on.
  *
- *   npm run bench      (builds first; BENCH_SECONDS / BENCH_ROUNDS set the HTTP rounds, default 4 × 2.5 s, 4 × 1.5 s
- *                      for the HTTP servers measured only against no auth; BENCH_HTTP picks HTTP servers;
+ *   npm run bench      (builds first; BENCH_REPLICATES / BENCH_ROUNDS / BENCH_SECONDS set the HTTP runs, default
+ *                      3 fresh sets of server processes × 2 rounds × 2.5 s, 1.5 s for the HTTP servers measured
+ *                      only against no auth; BENCH_HTTP picks HTTP servers;
  *                      ROUNDS / CYCLES the GraphQL rounds; ALIAS_RUNS the GraphQL alias rounds)
  */
 import { cpus, totalmem } from 'node:os';
@@ -67,7 +68,7 @@ for (const row of await timed('GraphQL aliases', () => benchGraphqlAliases())) {
     target: row.aliases === 5000 ? '≤ 21 errors, < 5× time' : '',
   });
 }
-const http = await timed('HTTP', () => benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 4)));
+const http = await timed('HTTP', () => benchHttp(Number(process.env.BENCH_SECONDS ?? 2.5), Number(process.env.BENCH_ROUNDS ?? 2), Number(process.env.BENCH_REPLICATES ?? 3)));
 for (const row of http.rows) {
   lines.push({
     benchmark: `HTTP ${row.label}`,
@@ -101,6 +102,6 @@ for (const row of churn.rows) {
 
 console.log(`\nclerk-api-auth benchmarks — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 console.table(lines);
-console.log(`HTTP: autocannon, 32 connections, ${process.env.BENCH_ROUNDS ?? 4} interleaved rounds of ${process.env.BENCH_SECONDS ?? 2.5} s per server (0.6× that for the servers without an authReq row), medians of per-round ratios; ${http.placement}.`);
+console.log(`HTTP: autocannon, 32 connections, ${process.env.BENCH_REPLICATES ?? 3} fresh sets of server processes × ${process.env.BENCH_ROUNDS ?? 2} interleaved rounds of ${process.env.BENCH_SECONDS ?? 2.5} s per server (0.6× that for the servers without an authReq row), medians of per-round ratios; ${http.placement}.`);
 console.log('A no-auth row\'s "× authReq" is the ceiling: no authentication, however fast, can exceed it on that server.');
 console.log(`Time per benchmark: ${took.join(', ')}.`);
