@@ -120,6 +120,9 @@ interface ContextSlot<T> {
   value: T;
 }
 
+/** Whether a context's slot belongs to this execution (its own variable-values object and operation). */
+const isOf = (slot: ContextSlot<unknown>, info: GraphQLResolveInfo): boolean => slot.variables === info.variableValues && slot.operation === info.operation;
+
 /**
  * One decision per execution, for resolvers. The first execution on a context object keeps its value
  * on the context itself (under a symbol of this instance's own: no key, no JSON), checked against the
@@ -139,11 +142,8 @@ export class PerExecution<T> {
   constructor(private readonly make: (context: object, info: GraphQLResolveInfo) => T) {}
 
   of(context: object, info: GraphQLResolveInfo): T {
-    const own = (context as Record<symbol, ContextSlot<T> | undefined>)[this.key];
-    if (own !== undefined) {
-      if (own.variables === info.variableValues && own.operation === info.operation) return own.value;
-      return this.shared(context, info);
-    }
+    const own = this.claim(context);
+    if (own !== undefined) return isOf(own, info) ? own.value : this.shared(context, info);
     if (!Object.isExtensible(context)) return this.shared(context, info);
     const value = this.make(context, info);
     const slot: ContextSlot<T> = { variables: info.variableValues, operation: info.operation, value };
@@ -153,8 +153,8 @@ export class PerExecution<T> {
 
   /** Replaces the value kept for this execution (e.g. a promise by what it settled to). */
   remember(context: object, info: GraphQLResolveInfo, value: T): void {
-    const own = (context as Record<symbol, ContextSlot<T> | undefined>)[this.key];
-    if (own !== undefined && own.variables === info.variableValues && own.operation === info.operation) {
+    const own = this.claim(context);
+    if (own !== undefined && isOf(own, info)) {
       own.value = value;
       return;
     }
@@ -165,6 +165,11 @@ export class PerExecution<T> {
       const shared = slot.others?.get(context)?.get(info.operation);
       if (shared !== undefined) shared.value = value;
     }
+  }
+
+  /** The slot of the execution that claimed `context` first, if any. */
+  private claim(context: object): ContextSlot<T> | undefined {
+    return (context as Record<symbol, ContextSlot<T> | undefined>)[this.key];
   }
 
   /** An execution on a context another execution claimed first. */

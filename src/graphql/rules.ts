@@ -143,7 +143,6 @@ function build(schema: GraphQLSchema): SchemaRules {
 
   const reachable = computeReach(schema, byType);
   const possibleCache = new Map<GraphQLCompositeType, readonly GraphQLObjectType[]>();
-  const narrowCache = new Map<readonly GraphQLObjectType[], Map<GraphQLCompositeType, readonly GraphQLObjectType[]>>();
   const possible = (type: GraphQLCompositeType): readonly GraphQLObjectType[] => {
     let list = possibleCache.get(type);
     if (list === undefined) {
@@ -154,49 +153,28 @@ function build(schema: GraphQLSchema): SchemaRules {
   };
 
   const ruleOf = (type: GraphQLObjectType, field: string): FieldRule | undefined => byType.get(type)?.get(field);
-  const siteCache = new Map<readonly GraphQLObjectType[], Map<string, FieldSite>>();
 
   return {
     schema,
     any: byType.size > 0,
     guardedFields,
     ruleOf,
-    site(types, field) {
-      let byField = siteCache.get(types);
-      if (byField === undefined) {
-        byField = new Map();
-        siteCache.set(types, byField);
+    site: memoizedPair((types: readonly GraphQLObjectType[], field: string): FieldSite => {
+      const guarded: Array<{ type: GraphQLObjectType; rule: FieldRule }> = [];
+      for (const type of types) {
+        const rule = ruleOf(type, field);
+        if (rule !== undefined) guarded.push(Object.freeze({ type, rule }));
       }
-      let site = byField.get(field);
-      if (site === undefined) {
-        const guarded: Array<{ type: GraphQLObjectType; rule: FieldRule }> = [];
-        for (const type of types) {
-          const rule = ruleOf(type, field);
-          if (rule !== undefined) guarded.push(Object.freeze({ type, rule }));
-        }
-        site = Object.freeze({ guarded: Object.freeze(guarded), unguardedSomewhere: guarded.length < types.length });
-        byField.set(field, site);
-      }
-      return site;
-    },
+      return Object.freeze({ guarded: Object.freeze(guarded), unguardedSomewhere: guarded.length < types.length });
+    }),
     reaches: (type) => reachable.has(type),
     possible,
-    narrow(current, condition) {
-      let byCondition = narrowCache.get(current);
-      if (byCondition === undefined) {
-        byCondition = new Map();
-        narrowCache.set(current, byCondition);
-      }
-      let narrowed = byCondition.get(condition);
-      if (narrowed === undefined) {
-        const allowed = possible(condition);
-        const kept = current.filter((type) => allowed.includes(type));
-        // Intern: the same set of types is always the same array, so the walk can memoize on identity.
-        narrowed = kept.length === current.length ? current : kept.length === allowed.length ? allowed : Object.freeze(kept);
-        byCondition.set(condition, narrowed);
-      }
-      return narrowed;
-    },
+    narrow: memoizedPair((current: readonly GraphQLObjectType[], condition: GraphQLCompositeType): readonly GraphQLObjectType[] => {
+      const allowed = possible(condition);
+      const kept = current.filter((type) => allowed.includes(type));
+      // Intern: the same set of types is always the same array, so the walk can memoize on identity.
+      return kept.length === current.length ? current : kept.length === allowed.length ? allowed : Object.freeze(kept);
+    }),
   };
 }
 
@@ -356,4 +334,25 @@ function shapeOf(type: GraphQLNamedType): string {
   if (isEnumType(type)) return `enum ${type.getValues().map((value) => value.name).sort().join(' ')}`;
   if (isInputObjectType(type)) return `input ${Object.values(type.getFields()).map((field) => `${field.name}: ${String(field.type)}`).sort().join(' ')}`;
   return `other ${type.name}`;
+}
+
+/**
+ * `make` memoized on its two arguments, by identity: the same pair always answers the same object.
+ * Keys here come from one schema (its type lists and field names), so the tables stay bounded.
+ */
+function memoizedPair<A, B, V>(make: (a: A, b: B) => V): (a: A, b: B) => V {
+  const table = new Map<A, Map<B, V>>();
+  return (a, b) => {
+    let byB = table.get(a);
+    if (byB === undefined) {
+      byB = new Map();
+      table.set(a, byB);
+    }
+    let value = byB.get(b);
+    if (value === undefined) {
+      value = make(a, b);
+      byB.set(b, value);
+    }
+    return value;
+  };
 }

@@ -1,13 +1,5 @@
 import type { GraphQLSchema } from 'graphql';
-import {
-  ClerkAuthConfigError,
-  resolveClerkAuth,
-  type AuthenticateResult,
-  type ClerkAuth,
-  type ClerkAuthOptions,
-  type NodeLikeRequest,
-  type RequestAuth,
-} from '../core/internal.js';
+import { ClerkAuthConfigError, resolveClerkAuth, type ClerkAuth, type ClerkAuthOptions, type NodeLikeRequest } from '../core/internal.js';
 import { contextFields, requestAuthOf, type ClerkGraphQLContext } from '../graphql/context.js';
 import { clerkErrorFormatter, type ClerkErrorFormatter, type MercuriusErrorFormatter } from './error-formatter.js';
 import { CONNECTION_PARAMS, CONNECTION_REQUEST, guardSchema, isGuarded } from './schema.js';
@@ -197,26 +189,15 @@ export function clerkMercurius(options?: ClerkMercuriusOptions | ClerkAuth): Cle
     mine?: (request: never, reply: never, clerk: ClerkGraphQLContext) => TOwn | Promise<TOwn>,
   ): MercuriusClerkContext<TOwn> => {
     if (mine !== undefined && typeof mine !== 'function') throw new ClerkAuthConfigError('clerkMercurius: context(own) takes your Mercurius context function (request, reply) => object.');
-    const withYours = async (request: MercuriusRequestLike, reply: unknown, fields: ReturnType<typeof contextFields>): Promise<TOwn & ClerkGraphQLContext> => {
+    return async function clerkMercuriusContext(request, reply) {
+      guardServed(request.server);
+      const requestAuth = requestAuthOf(clerkAuth, request.raw);
+      const settled = requestAuth.session();
+      const fields = contextFields(clerkAuth, requestAuth, settled instanceof Promise ? await settled : settled);
+      if (mine === undefined) return fields as unknown as TOwn & ClerkGraphQLContext;
       const { auth, clerk, signedOutReason } = fields;
       const theirs = await (mine as (request: unknown, reply: unknown, clerk: ClerkGraphQLContext) => TOwn | Promise<TOwn>)(request, reply, { auth, clerk, signedOutReason });
       return Object.assign(typeof theirs === 'object' && theirs !== null ? theirs : {}, fields) as unknown as TOwn & ClerkGraphQLContext;
-    };
-    const complete = (request: MercuriusRequestLike, reply: unknown, requestAuth: RequestAuth, session: AuthenticateResult) => {
-      const fields = contextFields(clerkAuth, requestAuth, session);
-      return mine === undefined ? Promise.resolve(fields as unknown as TOwn & ClerkGraphQLContext) : withYours(request, reply, fields);
-    };
-    // Not an async function: a session already settled (the verified-token cache) costs no extra await.
-    // Every failure still arrives as a rejected promise, as from an async function.
-    return function clerkMercuriusContext(request, reply) {
-      try {
-        guardServed(request.server);
-        const requestAuth = requestAuthOf(clerkAuth, request.raw);
-        const settled = requestAuth.session();
-        return settled instanceof Promise ? settled.then((session) => complete(request, reply, requestAuth, session)) : complete(request, reply, requestAuth, settled);
-      } catch (error) {
-        return Promise.reject(error);
-      }
     };
   };
 
