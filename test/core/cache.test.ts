@@ -3,13 +3,14 @@ import { createClerkAuth } from 'clerk-api-auth';
 import { createTestIssuer, startFakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
 import { authenticateSettled, type ClerkAuth } from '../../src/core/create-clerk-auth.js';
 import type { AuthenticateInput, AuthenticateOptions, AuthenticateResult } from '../../src/core/types.js';
+import { VerifiedTokenCache } from '../../src/core/token-cache.js';
+import { startOfSecond } from '../support/clock.js';
 
 /** What `authenticateSettled` answers without a promise; `undefined` when it had to return one. */
 function authenticateNow(clerkAuth: ClerkAuth, input: AuthenticateInput, options?: AuthenticateOptions): AuthenticateResult | undefined {
   const settled = authenticateSettled(clerkAuth, input, options);
   return settled instanceof Promise ? undefined : settled;
 }
-import { VerifiedTokenCache } from '../../src/core/token-cache.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -58,6 +59,7 @@ describe('the verified-token cache', () => {
 
   it('an entry never outlives the token’s exp plus the clock skew', async () => {
     const clerkAuth = createClerkAuth({ env: {}, jwtKey: issuer.jwtKey, clockSkewInMs: 0 });
+    await startOfSecond();
     const token = await issuer.sessionToken({ expiresInSeconds: 1 });
     expect((await clerkAuth.authenticate(token)).reason).toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -194,6 +196,7 @@ describe('authenticateSettled (the integrations’ synchronous hot path)', () =>
     expect(authenticateNow(clerkAuth, m2m, { acceptsToken: 'any' })).toBe(accepted);
     expect(authenticateNow(clerkAuth, m2m)?.reason).toBe('token-type-mismatch');
 
+    await startOfSecond();
     const shortLived = await issuer.sessionToken({ expiresInSeconds: 1 });
     const fresh = await clerkAuth.authenticate(shortLived);
     expect(fresh.reason).toBeNull();

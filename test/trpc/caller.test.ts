@@ -13,6 +13,7 @@ import { createTestIssuer, type TestIssuer } from 'clerk-api-auth/testing';
 import { clerkContextFromAuth, clerkContextFromToken, clerkProcedures, createClerkContext, type ClerkContext, type ClerkMeta } from 'clerk-api-auth/trpc';
 import { NotesStore } from '../../examples/shared/notes.js';
 import { appRouter } from '../../examples/trpc/router.js';
+import { startOfSecond } from '../support/clock.js';
 import { until } from './helpers.js';
 
 const t = initTRPC.context<ClerkContext>().meta<ClerkMeta>().create();
@@ -86,7 +87,8 @@ describe('createCaller with a context from a token', () => {
 
   it('stops admitting a context once its token expires (a long-lived context, as a WebSocket has)', async () => {
     const shortLived = createClerkAuth({ jwtKey: issuer.jwtKey, env: {}, clockSkewInMs: 0 });
-    const ctx = await clerkContextFromToken(await issuer.sessionToken({ userId: 'user_1', expiresInSeconds: 1 }), shortLived);
+    await startOfSecond();
+    const ctx = await clerkContextFromToken(await issuer.sessionToken({ userId: 'user_1', expiresInSeconds: 2 }), shortLived);
     const caller = router.createCaller(ctx);
     expect(await caller.whoami()).toBe('user_1');
     const exp = ctx.auth.isAuthenticated ? (ctx.auth.sessionClaims.exp as number) * 1000 : 0;
@@ -96,7 +98,8 @@ describe('createCaller with a context from a token', () => {
 
   it('ends an observable subscription with UNAUTHORIZED at expiry', async () => {
     const shortLived = createClerkAuth({ jwtKey: issuer.jwtKey, env: {}, clockSkewInMs: 0 });
-    const caller = router.createCaller(await clerkContextFromToken(await issuer.sessionToken({ expiresInSeconds: 1 }), shortLived));
+    await startOfSecond();
+    const caller = router.createCaller(await clerkContextFromToken(await issuer.sessionToken({ expiresInSeconds: 2 }), shortLived));
     const ticks = await caller.ticks();
     const seen: number[] = [];
     const error = await new Promise<unknown>((resolve) => {
