@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClerkAuth, type ClerkAuth } from 'clerk-api-auth';
 import { createTestIssuer, startFakeClerkApi, type FakeClerkApi, type TestIssuer } from 'clerk-api-auth/testing';
 import { requestAuth, settledRequestAuth } from '../../src/core/internal.js';
+import { startOfSecond } from '../support/clock.js';
 
 let issuer: TestIssuer;
 let api: FakeClerkApi;
@@ -64,6 +65,7 @@ describe('requestAuth', () => {
   });
 
   it('an answer counts as of the moment it is asked for: expired means signed out', async () => {
+    await startOfSecond();
     const token = await issuer.sessionToken({ userId: 'user_4', issuedAtOffsetSeconds: -59, expiresInSeconds: 60 });
     const request = requestAuth(clerkAuth, token);
     expect((await request.session()).reason).toBeNull();

@@ -14,6 +14,7 @@ import { createClerkAuth } from 'clerk-api-auth';
 import { clerkDirectiveTypeDefs, useClerk } from 'clerk-api-auth/graphql';
 import { createTestIssuer, type TestIssuer } from 'clerk-api-auth/testing';
 import { listen, MEMBER, ADMIN, wsClient, type GraphQLResponse } from './helpers.js';
+import { startOfSecond } from '../support/clock.js';
 
 const TOP_SECRET = 'ADMIN_ONLY_VALUE';
 
@@ -154,6 +155,7 @@ describe('one context object per graphql-ws connection', () => {
 describe('a long-lived connection is decided per operation', () => {
   it('after the token expires, a query reads nothing guarded and a mutation does not run', async () => {
     // Issued 58 s ago, valid for 60 s: it expires two seconds into the connection (clock skew 0).
+    await startOfSecond();
     const token = await issuer.sessionToken({ ...ADMIN, issuedAtOffsetSeconds: -58, expiresInSeconds: 60 });
     const client = wsClient(url, { token });
     try {
@@ -191,6 +193,7 @@ describe('clerkDirectiveTransformer on a connection authenticated once', () => {
       }),
     );
     // A server that authenticates a connection once and reuses that context for every operation on it.
+    await startOfSecond();
     const token = await issuer.sessionToken({ ...ADMIN, issuedAtOffsetSeconds: -59, expiresInSeconds: 60 });
     const connectionContext = await clerkContext({ connectionParams: { token } });
     expect(await execute({ schema, document: parse('{ me }'), contextValue: connectionContext })).toEqual({ data: { me: 'me' } });
