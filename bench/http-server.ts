@@ -23,9 +23,11 @@
  * - `clerk`: `clerkClient.authenticateRequest()` on every request, as Clerk's docs show (`node`, `trpc`,
  *   `trpc-fetch`, `graphql`, `graphql-small` only).
  * Keys come from CLERK_JWT_KEY / CLERK_SECRET_KEY / CLERK_PUBLISHABLE_KEY. Listens on 127.0.0.1 and
- * prints `listening <port>`.
+ * prints `listening <port>`. `BENCH_CPU_PROFILE=<file>` profiles it for bench/profile.ts (see `cpuProfiler`).
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
@@ -333,9 +335,36 @@ if (startServer === undefined || !['none', 'ours', 'clerk'].includes(variant)) {
   console.error(`usage: http-server.ts <${Object.keys(SERVERS).join('|')}> <none|ours|clerk>`);
   process.exit(2);
 }
+const profiler = process.env.BENCH_CPU_PROFILE ? await cpuProfiler(process.env.BENCH_CPU_PROFILE) : undefined;
 const server = await startServer();
 console.log(`listening ${server.port}`);
 process.on('SIGTERM', () => {
-  setTimeout(() => process.exit(0), 2000).unref();
-  void server.close().finally(() => process.exit(0));
+  setTimeout(() => process.exit(0), 5000).unref();
+  void (profiler?.stop() ?? Promise.resolve())
+    .then(() => server.close())
+    .finally(() => process.exit(0));
 });
+
+/**
+ * With `BENCH_CPU_PROFILE=<file>` (bench/profile.ts): V8's sampling profiler in this process, started
+ * by `SIGUSR2` (after the warm-up, so start-up and JIT warm-up stay out) and written to the file as a
+ * `.cpuprofile` before the process exits on `SIGTERM`.
+ */
+async function cpuProfiler(file: string): Promise<{ stop(): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  let started: Promise<unknown> | undefined;
+  process.on('SIGUSR2', () => {
+    started ??= session.post('Profiler.start');
+  });
+  return {
+    async stop() {
+      if (started === undefined) return;
+      await started;
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+    },
+  };
+}
