@@ -340,7 +340,7 @@ const server = await startServer();
 console.log(`listening ${server.port}`);
 process.on('SIGTERM', () => {
   setTimeout(() => process.exit(0), 5000).unref();
-  void (profiler?.stop() ?? Promise.resolve())
+  void Promise.resolve(profiler?.stop())
     .then(() => server.close())
     .finally(() => process.exit(0));
 });

@@ -53,7 +53,12 @@ export interface SessionTokenOptions {
   factorVerificationAge?: [number, number];
   /** Impersonation actor (`act`). */
   actor?: { sub: string; [claim: string]: unknown };
-  /** Lifetime in seconds from `iat`. Default 60 (Clerk's). Negative values mint expired tokens. */
+  /**
+   * Lifetime in seconds from `iat`. Default 60 (Clerk's). Negative values mint expired tokens. `iat` is
+   * the current time in whole seconds (as in Clerk's tokens), so the token stays valid for between n − 1
+   * and n seconds from now: a test that needs a 1–2 s token valid for its first call mints it right after
+   * a second begins.
+   */
   expiresInSeconds?: number;
   /** Issued-at offset in seconds from now. Default 0. */
   issuedAtOffsetSeconds?: number;
@@ -82,7 +87,7 @@ export interface M2MTokenOptions {
   scopes?: readonly string[];
   /** Custom claims. */
   claims?: Record<string, unknown>;
-  /** Lifetime in seconds. Default 3600. */
+  /** Lifetime in seconds from `iat` (whole seconds: valid for n − 1 to n seconds from now). Default 3600. */
   expiresInSeconds?: number;
 }
 
